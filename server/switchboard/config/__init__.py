@@ -1,0 +1,41 @@
+"""Configuration: one typed, validated object built from TOML and the built-in defaults."""
+
+from .loader import (
+    ConfigError,
+    base_url_problem,
+    config_from_mapping,
+    find_config_path,
+    is_loopback_host,
+    load_config,
+    user_config_path,
+)
+from .schema import (
+    ActionConfig,
+    BreakerConfig,
+    CacheConfig,
+    Config,
+    ModelConfig,
+    PrivacyConfig,
+    ProviderConfig,
+    TaskConfig,
+    UsageConfig,
+)
+
+__all__ = [
+    "ActionConfig",
+    "BreakerConfig",
+    "CacheConfig",
+    "Config",
+    "ConfigError",
+    "ModelConfig",
+    "PrivacyConfig",
+    "ProviderConfig",
+    "TaskConfig",
+    "UsageConfig",
+    "base_url_problem",
+    "config_from_mapping",
+    "find_config_path",
+    "is_loopback_host",
+    "load_config",
+    "user_config_path",
+]

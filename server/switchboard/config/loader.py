@@ -1,0 +1,248 @@
+"""Find, parse and validate the configuration file into one typed `Config`."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+import cattrs
+import platformdirs
+from cattrs.errors import CattrsError, ForbiddenExtraKeysError
+from cattrs.v import transform_error
+
+from .defaults import builtin_providers_models_routes
+from .schema import BUILTIN_TASKS, Config
+
+CONFIG_ENV = "SWITCHBOARD_CONFIG"
+APP_NAME = "switchboard"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used. The message names the file and the key."""
+
+
+def user_config_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def find_config_path(
+    explicit: str | os.PathLike[str] | None, environ: Mapping[str, str]
+) -> Path | None:
+    """`--config`, then `$SWITCHBOARD_CONFIG`, then the user config file if it exists."""
+    if explicit:
+        return Path(explicit)
+    if environ.get(CONFIG_ENV):
+        return Path(environ[CONFIG_ENV])
+    path = user_config_path()
+    return path if path.is_file() else None
+
+
+def load_config(
+    explicit: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Load the config the user asked for (or the built-in defaults) and validate it."""
+    environ = os.environ if environ is None else environ
+    path = find_config_path(explicit, environ)
+    if path is None:
+        return config_from_mapping({}, environ=environ, source="built-in defaults")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return config_from_mapping(raw, environ=environ, source=str(path))
+
+
+def config_from_mapping(
+    raw: Mapping[str, Any], *, environ: Mapping[str, str], source: str
+) -> Config:
+    """Layer a parsed TOML document over the built-in defaults and validate the result.
+
+    A provider, model or route defined in the file replaces the built-in one of the same name;
+    every other section is merged key by key over the defaults.
+    """
+    providers, models, routes = builtin_providers_models_routes(environ)
+    merged: dict[str, Any] = dict(raw)
+    merged["providers"] = {**_unstructure(providers), **_table(raw, "providers", source)}
+    merged["models"] = {**_unstructure(models), **_table(raw, "models", source)}
+    merged["routes"] = {**{k: list(v) for k, v in routes.items()}, **_table(raw, "routes", source)}
+    try:
+        config = _converter.structure(merged, Config)
+    except Exception as exc:  # cattrs raises exception groups naming each bad field
+        raise ConfigError(f"{source}: {_describe(exc)}") from None
+    config = attrs.evolve(config, source=source)
+    problems = list(_semantic_problems(config))
+    if problems:
+        raise ConfigError(f"{source}: " + "; ".join(problems))
+    return config
+
+
+def _table(raw: Mapping[str, Any], key: str, source: str) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: {key}: expected a table")
+    return value
+
+
+def _unstructure(items: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _converter.unstructure(item) for name, item in items.items()}
+
+
+# -- structuring with strict scalar types ---------------------------------------------------
+
+_converter = cattrs.Converter(forbid_extra_keys=True)
+
+
+def _strict(kind: type, accepts: tuple[type, ...], label: str) -> None:
+    def structure(value: Any, _: type) -> Any:
+        if isinstance(value, bool) and bool not in accepts:
+            raise TypeError(f"expected {label}, got a boolean")
+        if not isinstance(value, accepts):
+            raise TypeError(f"expected {label}, got {_kind_of(value)}")
+        return kind(value)
+
+    _converter.register_structure_hook(kind, structure)
+
+
+def _kind_of(value: Any) -> str:
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "a boolean",
+        list: "an array",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
+
+
+_strict(int, (int,), "an integer")
+_strict(float, (int, float), "a number")
+_strict(str, (str,), "a string")
+_strict(bool, (bool,), "a boolean")
+
+
+def _structure_str_tuple(value: Any, _: type) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple):
+        raise TypeError(f"expected an array of strings, got {_kind_of(value)}")
+    bad = [item for item in value if not isinstance(item, str)]
+    if bad:
+        raise TypeError("expected an array of strings")
+    return tuple(value)
+
+
+_converter.register_structure_hook_func(lambda t: t == tuple[str, ...], _structure_str_tuple)
+
+
+def _format_exception(exc: BaseException, _type: Any) -> str:
+    if isinstance(exc, ForbiddenExtraKeysError):
+        return "\0" + ",".join(sorted(exc.extra_fields))
+    if isinstance(exc, KeyError):
+        return "required key missing"
+    if isinstance(exc, TypeError | ValueError | CattrsError):
+        text = str(exc)
+        if text.startswith("expected"):
+            return text
+        literal = re.match(r"(.*) not in literal typing\.Literal\[(.*)\]$", text)
+        if literal:
+            return f"must be one of {literal.group(2)}, got {literal.group(1)!r}"
+        return f"invalid value ({text})"
+    return f"invalid value ({exc})"
+
+
+def _describe(exc: Exception) -> str:
+    messages = []
+    for line in transform_error(exc, path="$", format_exception=_format_exception):
+        message, _, path = line.rpartition(" @ ")
+        key = _dotted(path)
+        if message.startswith("\0"):
+            messages.extend(f"{_join(key, name)}: unknown key" for name in message[1:].split(","))
+        else:
+            messages.append(f"{key}: {message}")
+    return "; ".join(messages)
+
+
+def _dotted(path: str) -> str:
+    path = re.sub(r"\[(['\"])(.*?)\1\]", r".\2", path)
+    path = re.sub(r"\[(\d+)\]", r"[\1]", path)
+    return path.removeprefix("$").lstrip(".")
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+# -- rules that span keys ---------------------------------------------------------------------
+
+
+def _semantic_problems(config: Config):
+    for name, provider in config.providers.items():
+        problem = base_url_problem(provider.base_url, provider.allow_insecure_http)
+        if problem:
+            yield f"providers.{name}.base_url: {problem}"
+        if provider.connect_timeout_s <= 0:
+            yield f"providers.{name}.connect_timeout_s: must be positive"
+        if provider.max_connections < 1:
+            yield f"providers.{name}.max_connections: must be at least 1"
+    for alias, model in config.models.items():
+        if model.provider not in config.providers:
+            yield (
+                f"models.{alias}.provider: unknown provider {model.provider!r} "
+                f"(defined: {', '.join(sorted(config.providers)) or 'none'})"
+            )
+        for key in ("context_window", "max_output_tokens"):
+            if getattr(model, key) < 1:
+                yield f"models.{alias}.{key}: must be at least 1"
+        if model.timeout_s <= 0:
+            yield f"models.{alias}.timeout_s: must be positive"
+    for task, chain in config.routes.items():
+        if not chain and task in BUILTIN_TASKS:
+            yield f"routes.{task}: an empty route can never answer"
+        for alias in chain:
+            if alias not in config.models:
+                yield f"routes.{task}: unknown model {alias!r}"
+    for name, action in config.actions.items():
+        if action.route not in config.routes:
+            yield f"actions.{name}.route: unknown route {action.route!r}"
+    for task in BUILTIN_TASKS:
+        knobs = config.task(task)
+        if knobs.deadline_s <= 0:
+            yield f"tasks.{task}.deadline_s: must be positive"
+        if knobs.context_lines < 0:
+            yield f"tasks.{task}.context_lines: must not be negative"
+    if config.cache.ttl_s < 0:
+        yield "cache.ttl_s: must not be negative"
+    if config.breaker.failure_threshold < 1:
+        yield "breaker.failure_threshold: must be at least 1"
+
+
+def is_loopback_host(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def base_url_problem(url: str, allow_insecure_http: bool = False) -> str | None:
+    """Why this base URL may not carry code or keys, or None when it may."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{url!r} is not an http(s) URL"
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname) and not allow_insecure_http:
+        return (
+            f"{url!r} uses plain http to a non-loopback host; use https "
+            "(or set allow_insecure_http = true in your user config)"
+        )
+    return None

@@ -1,0 +1,135 @@
+"""The typed configuration: what a validated config file becomes.
+
+Names match the TOML keys one for one, so an error about a field is an error about a key.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+TaskName = str  # "fix", "explain", "review" or a custom action's route
+
+BUILTIN_TASKS = ("fix", "explain", "review")
+
+
+@attrs.frozen(kw_only=True)
+class ProviderConfig:
+    """An OpenAI-compatible endpoint: where requests go and which key they carry."""
+
+    base_url: str
+    api_key_env: str | None = None
+    # Only honoured from the user's own config file, never from a workspace.
+    api_key: str | None = attrs.field(default=None, repr=False)
+    # Plain http to a non-loopback host is refused unless the user says so here.
+    allow_insecure_http: bool = False
+    connect_timeout_s: float = 3.0
+    max_connections: int = 32
+    headers: dict[str, str] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class ModelConfig:
+    """A model alias: one model id at one provider, with what it costs and supports."""
+
+    provider: str
+    model: str
+    context_window: int = 8192
+    max_output_tokens: int = 1024
+    input_cost_per_mtok: float = 0.0
+    output_cost_per_mtok: float = 0.0
+    temperature: float | None = None
+    # Per-attempt ceiling; the task's deadline still bounds it.
+    timeout_s: float = 30.0
+    stream: bool = False
+    # Ask for a usage chunk at the end of a stream (stream_options.include_usage).
+    stream_usage: bool = True
+    # Send response_format {"type": "json_object"} for JSON answers (review).
+    json_mode: bool = False
+    max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
+
+
+@attrs.frozen(kw_only=True)
+class TaskConfig:
+    """Knobs of one task. Every field is harmless: a workspace may tune them."""
+
+    deadline_s: float = 20.0
+    # Lines of context around the code sent for fix/rewrite/explain (never the whole file).
+    context_lines: int = 30
+    # Hedging: start the next candidate when the first is slower than the hedge delay.
+    hedge: bool = False
+    hedge_delay_ms: float | None = None  # fixed delay; None learns it from recent latency
+    hedge_min_ms: float = 150.0
+    hedge_max_ms: float = 2500.0
+    # A fix spanning more lines than this escalates to the `fix_large` route (or `review`).
+    large_fix_lines: int = 80
+
+
+@attrs.frozen(kw_only=True)
+class TasksConfig:
+    fix: TaskConfig = TaskConfig(deadline_s=20.0)
+    explain: TaskConfig = TaskConfig(deadline_s=10.0, context_lines=20, hedge=True)
+    review: TaskConfig = TaskConfig(deadline_s=120.0)
+
+
+@attrs.frozen(kw_only=True)
+class ActionConfig:
+    """A user-defined code action on a selection."""
+
+    title: str
+    prompt: str
+    route: str = "fix"
+
+
+@attrs.frozen(kw_only=True)
+class BreakerConfig:
+    failure_threshold: int = 3
+    cooldown_s: float = 30.0
+    max_cooldown_s: float = 300.0
+
+
+@attrs.frozen(kw_only=True)
+class CacheConfig:
+    enabled: bool = True
+    ttl_s: float = 604800.0
+    path: str | None = None  # default: the platform's cache directory
+    max_entries: int = 20000
+    max_bytes: int = 64 * 1024 * 1024
+    memory_max_bytes: int = 16 * 1024 * 1024
+
+
+@attrs.frozen(kw_only=True)
+class UsageConfig:
+    path: str | None = None  # default: the platform's state directory
+    latency_samples: int = 512  # per model, for percentiles
+
+
+@attrs.frozen(kw_only=True)
+class PrivacyConfig:
+    redact_secrets: bool = True
+    exclude: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class Config:
+    """The whole, validated configuration. Built once, passed down, never dict-dug."""
+
+    providers: dict[str, ProviderConfig] = attrs.field(factory=dict)
+    models: dict[str, ModelConfig] = attrs.field(factory=dict)
+    routes: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+    tasks: TasksConfig = TasksConfig()
+    actions: dict[str, ActionConfig] = attrs.field(factory=dict)
+    breaker: BreakerConfig = BreakerConfig()
+    cache: CacheConfig = CacheConfig()
+    usage: UsageConfig = UsageConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
+    # Where it came from, for `config check` and messages; not a TOML key.
+    source: str = attrs.field(default="built-in defaults", eq=False)
+
+    def task(self, name: str) -> TaskConfig:
+        """Knobs for a task; custom actions use the knobs of the task named by their route."""
+        return getattr(self.tasks, name, self.tasks.fix)
+
+    def route(self, name: str) -> tuple[str, ...]:
+        return self.routes.get(name, ())

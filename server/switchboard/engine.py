@@ -1,0 +1,104 @@
+"""The one path from "someone asks" to "a model answers", shared by the CLI and the server.
+
+The engine guards privacy (excluded files), turns a request into a task's `Ask`, and hands it
+to the gateway. Callers get the gateway's `Answer` (or `NoAnswer`) back unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+from .gateway import Answer, Gateway
+from .tasks import (
+    DOCSTRING_INSTRUCTION,
+    REWRITE_INSTRUCTION,
+    EditResult,
+    ExcludedFile,
+    Explanation,
+    Review,
+    Source,
+    edit_ask,
+    exclusion_rule,
+    explain_ask,
+    fix_instruction,
+    review_ask,
+)
+
+BUILTIN_EDITS = {
+    "rewrite": ("Rewrite with AI: improve selection", REWRITE_INSTRUCTION, "fix"),
+    "docstring": ("Add docstring with AI", DOCSTRING_INSTRUCTION, "fix"),
+}
+
+
+class Engine:
+    def __init__(self, config: Config, gateway: Gateway, *, root: Path | None = None) -> None:
+        self.config = config
+        self.gateway = gateway
+        self.root = root
+
+    @classmethod
+    def create(
+        cls, config: Config, *, environ: Mapping[str, str] | None = None, root: Path | None = None
+    ) -> Engine:
+        return cls(config, Gateway.create(config, environ=environ), root=root)
+
+    def excluded_reason(self, path: str | None) -> str | None:
+        if path is None:
+            return None
+        return exclusion_rule(path, self.config.privacy.exclude, self.root)
+
+    def guard(self, source: Source) -> None:
+        """Refuse before anything is built or sent for a file the user excluded."""
+        reason = self.excluded_reason(source.path)
+        if reason is not None and source.path is not None:
+            raise ExcludedFile(source.path, reason)
+
+    async def fix(
+        self, source: Source, start: int, end: int, message: str | None = None
+    ) -> Answer[EditResult]:
+        """Fix lines start..end (0-based, inclusive), optionally for a diagnostic's message."""
+        self.guard(source)
+        ask = edit_ask(self.config, source, start, end, instruction=fix_instruction(message))
+        return await self.gateway.ask(ask)
+
+    async def edit(self, source: Source, start: int, end: int, action: str) -> Answer[EditResult]:
+        """A selection action: a built-in one (`rewrite`, `docstring`) or one from the config."""
+        self.guard(source)
+        if action in self.config.actions:
+            custom = self.config.actions[action]
+            instruction, route = custom.prompt, custom.route
+        elif action in BUILTIN_EDITS:
+            _, instruction, route = BUILTIN_EDITS[action]
+        else:
+            raise KeyError(f"unknown action {action!r}")
+        ask = edit_ask(
+            self.config, source, start, end, instruction=instruction, task=route, route=route
+        )
+        return await self.gateway.ask(ask)
+
+    async def explain(
+        self, source: Source, line: int, character: int | None = None
+    ) -> Answer[Explanation]:
+        self.guard(source)
+        return await self.gateway.ask(explain_ask(self.config, source, line, character))
+
+    async def review(self, source: Source) -> Answer[Review]:
+        self.guard(source)
+        return await self.gateway.ask(review_ask(self.config, source))
+
+    def stats(self) -> dict[str, Any]:
+        cache = self.gateway.cache
+        return {
+            "models": [stats.to_json() for stats in self.gateway.usage.snapshot()],
+            "providers": self.gateway.provider_health(),
+            "cache": cache.stats() if cache is not None else None,
+        }
+
+    def clear_cache(self) -> None:
+        self.gateway.clear_cache()
+
+    async def aclose(self) -> None:
+        await self.gateway.aclose()

@@ -1,0 +1,273 @@
+"""The response cache: an in-memory LRU in front of a persistent store.
+
+Keys hash the task, the route and the normalized prompt, not the model, so any model's answer
+on a route serves a later identical request. Entries older than the TTL are not served as
+fresh, but the newest one is still served, labelled stale, when nothing upstream answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import re
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from cachetools import LRUCache
+
+from .sqlite import connect, set_aside
+from .wire import Prompt
+
+log = logging.getLogger(__name__)
+
+_KEY_VERSION = 1
+_TRAILING_SPACE = re.compile(r"[ \t]+$", re.MULTILINE)
+
+
+def cache_key(task: str, route: str, chain: tuple[str, ...], prompt: Prompt) -> str:
+    """A stable hash of what was asked, ignoring whitespace that does not change the question."""
+    messages = [(m.role, _normalize(m.content)) for m in prompt.messages]
+    material = json.dumps(
+        [_KEY_VERSION, task, route, list(chain), messages, prompt.json_answer],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def _normalize(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _TRAILING_SPACE.sub("", text).strip("\n")
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    key: str
+    text: str
+    model: str
+    provider: str
+    created_at: float  # wall-clock seconds
+
+    @property
+    def size(self) -> int:
+        return len(self.text.encode("utf-8")) + len(self.model) + len(self.provider) + 96
+
+
+class CacheStore(Protocol):
+    """Where entries persist beyond the process: SQLite here, Redis for teams."""
+
+    def get(self, key: str) -> CacheEntry | None: ...
+
+    def put(self, entry: CacheEntry) -> None: ...
+
+    def clear(self) -> None: ...
+
+    def stats(self) -> dict[str, int]: ...
+
+    def close(self) -> None: ...
+
+
+_SCHEMA = """
+PRAGMA auto_vacuum = INCREMENTAL;
+CREATE TABLE IF NOT EXISTS entries (
+    key TEXT PRIMARY KEY,
+    text TEXT NOT NULL,
+    model TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    used_at REAL NOT NULL,
+    size INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entries_by_use ON entries (used_at);
+PRAGMA journal_size_limit = 4194304;
+"""
+
+
+class SqliteStore:
+    """Entries in one SQLite file (WAL), bounded in entries and bytes, least recently used out."""
+
+    _CHECK_EVERY = 32
+
+    def __init__(self, path: Path | str, *, max_entries: int, max_bytes: int) -> None:
+        self.path = path
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._puts_since_check = 0
+        self._db = connect(path, _SCHEMA, "cache")
+        self._enforce_bounds()
+
+    def _recover(self, exc: sqlite3.Error) -> None:
+        """The file broke under us (another process, a disk error): rebuild rather than crash."""
+        log.warning("The cache file %s failed (%s); starting a new one.", self.path, exc)
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+        if str(self.path) != ":memory:":
+            set_aside(Path(self.path))
+        self._db = connect(self.path, _SCHEMA, "cache")
+
+    def get(self, key: str) -> CacheEntry | None:
+        with self._lock:
+            try:
+                row = self._db.execute(
+                    "SELECT text, model, provider, created_at FROM entries WHERE key = ?", (key,)
+                ).fetchone()
+                if row is None:
+                    return None
+                self._db.execute("UPDATE entries SET used_at = ? WHERE key = ?", (time.time(), key))
+            except sqlite3.DatabaseError as exc:
+                self._recover(exc)
+                return None
+            except sqlite3.Error as exc:  # locked by another writer: a miss, not a failure
+                log.debug("cache read skipped: %s", exc)
+                return None
+        return CacheEntry(key, row[0], row[1], row[2], row[3])
+
+    def put(self, entry: CacheEntry) -> None:
+        if entry.size > self.max_bytes:
+            return
+        with self._lock:
+            try:
+                self._db.execute(
+                    """INSERT OR REPLACE INTO entries
+                       (key, text, model, provider, created_at, used_at, size)
+                       VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                    (
+                        entry.key,
+                        entry.text,
+                        entry.model,
+                        entry.provider,
+                        entry.created_at,
+                        time.time(),
+                        entry.size,
+                    ),
+                )
+            except sqlite3.DatabaseError as exc:
+                self._recover(exc)
+                return
+            except sqlite3.Error as exc:
+                log.warning("Could not save a cache entry (%s).", exc)
+                return
+            self._puts_since_check += 1
+            if self._puts_since_check >= self._CHECK_EVERY:
+                self._enforce_bounds_locked()
+
+    def _enforce_bounds(self) -> None:
+        with self._lock:
+            self._enforce_bounds_locked()
+
+    def _enforce_bounds_locked(self) -> None:
+        """Evict least recently used entries down to 90% of both bounds."""
+        self._puts_since_check = 0
+        try:
+            count, total = self._db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM entries"
+            ).fetchone()
+            if count <= self.max_entries and total <= self.max_bytes:
+                return
+            keep_entries = int(self.max_entries * 0.9)
+            keep_bytes = int(self.max_bytes * 0.9)
+            drop, dropped_bytes = 0, 0
+            for (size,) in self._db.execute("SELECT size FROM entries ORDER BY used_at ASC"):
+                if count - drop <= keep_entries and total - dropped_bytes <= keep_bytes:
+                    break
+                drop += 1
+                dropped_bytes += size
+            self._db.execute(
+                "DELETE FROM entries WHERE key IN "
+                "(SELECT key FROM entries ORDER BY used_at ASC LIMIT ?)",
+                (drop,),
+            )
+            self._db.execute("PRAGMA incremental_vacuum")
+        except sqlite3.DatabaseError as exc:
+            self._recover(exc)
+        except sqlite3.Error as exc:
+            log.debug("cache eviction deferred: %s", exc)
+
+    def clear(self) -> None:
+        with self._lock:
+            try:
+                self._db.execute("DELETE FROM entries")
+                self._db.execute("PRAGMA incremental_vacuum")
+            except sqlite3.DatabaseError as exc:
+                self._recover(exc)
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            try:
+                count, total = self._db.execute(
+                    "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM entries"
+                ).fetchone()
+            except sqlite3.Error:
+                return {"entries": 0, "bytes": 0}
+        return {"entries": count, "bytes": total}
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class ResponseCache:
+    """The cache the gateway talks to: memory first, then the persistent store."""
+
+    def __init__(
+        self,
+        store: CacheStore | None,
+        *,
+        ttl_s: float,
+        memory_max_bytes: int,
+        clock=time.time,
+    ) -> None:
+        self.store = store
+        self.ttl_s = ttl_s
+        self._clock = clock
+        self._memory: LRUCache[str, CacheEntry] = LRUCache(
+            maxsize=max(1, memory_max_bytes), getsizeof=lambda entry: entry.size
+        )
+
+    def lookup(self, key: str) -> CacheEntry | None:
+        """The newest entry for `key`, whatever its age (check `is_fresh`)."""
+        entry = self._memory.get(key)
+        if entry is None and self.store is not None:
+            entry = self.store.get(key)
+            if entry is not None:
+                self._remember(entry)
+        return entry
+
+    def is_fresh(self, entry: CacheEntry) -> bool:
+        return self._clock() - entry.created_at <= self.ttl_s
+
+    def put(self, key: str, text: str, model: str, provider: str) -> CacheEntry:
+        entry = CacheEntry(key, text, model, provider, self._clock())
+        self._remember(entry)
+        if self.store is not None:
+            self.store.put(entry)
+        return entry
+
+    def _remember(self, entry: CacheEntry) -> None:
+        # An entry larger than the whole memory budget stays on disk only.
+        with contextlib.suppress(ValueError):
+            self._memory[entry.key] = entry
+
+    def clear(self) -> None:
+        self._memory.clear()
+        if self.store is not None:
+            self.store.clear()
+
+    def stats(self) -> dict[str, int]:
+        persistent = self.store.stats() if self.store is not None else {"entries": 0, "bytes": 0}
+        return {
+            "memory_entries": len(self._memory),
+            "memory_bytes": int(self._memory.currsize),
+            **persistent,
+        }
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()

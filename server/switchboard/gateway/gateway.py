@@ -1,0 +1,250 @@
+"""The gateway: cache in front of the router, usage behind it. One call for every task."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import httpx
+import platformdirs
+
+from ..config import Config
+from .cache import CacheStore, ResponseCache, SqliteStore, cache_key
+from .health import HealthBoard
+from .outcomes import InvalidAnswer, TokenUsage
+from .provider import ProviderClient, resolve_api_key
+from .router import AllFailed, Attempt, Router, RouteRequest
+from .usage import UsageLog
+from .wire import Prompt
+
+T = TypeVar("T")
+
+APP_NAME = "switchboard"
+
+
+class CacheState(StrEnum):
+    MISS = "miss"
+    FRESH = "fresh"
+    STALE = "stale"
+
+
+@dataclass(frozen=True, slots=True)
+class Ask(Generic[T]):
+    """One question for the gateway: which task and route, the prompt, how to read the answer."""
+
+    task: str
+    route: str
+    prompt: Prompt
+    parse: Callable[[str], T]
+    use_cache: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Answer(Generic[T]):
+    value: T
+    text: str
+    model: str
+    provider: str
+    cache: CacheState
+    route: str
+    attempts: tuple[Attempt, ...] = ()
+    usage: TokenUsage | None = None
+    cost_usd: float = 0.0
+    notices: tuple[str, ...] = ()
+
+    @property
+    def fell_back(self) -> bool:
+        return any(attempt.outcome != "ok" for attempt in self.attempts)
+
+    def envelope(self) -> dict[str, Any]:
+        """The fields every `--json` result carries besides the task's own result."""
+        return {
+            "served_by": {"model": self.model, "provider": self.provider},
+            "cache": self.cache.value,
+            "route": self.route,
+            "attempts": [attempt.to_json() for attempt in self.attempts],
+            "usage": self.usage.to_json() if self.usage else None,
+            "cost_usd": round(self.cost_usd, 8),
+        }
+
+
+class NoAnswer(Exception):
+    """Nothing on the route answered and nothing was cached."""
+
+    def __init__(
+        self, route: str, attempts: tuple[Attempt, ...], notices: tuple[str, ...] = ()
+    ) -> None:
+        self.route = route
+        self.attempts = attempts
+        self.notices = notices
+        super().__init__(
+            f"No model on the '{route}' route could answer ({describe_attempts(attempts)}) "
+            "and nothing was cached."
+        )
+
+    def envelope(self) -> dict[str, Any]:
+        return {
+            "served_by": None,
+            "cache": CacheState.MISS.value,
+            "route": self.route,
+            "attempts": [attempt.to_json() for attempt in self.attempts],
+            "usage": None,
+            "cost_usd": 0.0,
+        }
+
+
+def describe_attempts(attempts: tuple[Attempt, ...]) -> str:
+    """'fast: rate-limited; local: unreachable' — what happened to each model, in words."""
+    if not attempts:
+        return "no model was tried"
+    return "; ".join(f"{a.model}: {a.outcome.describe()}" for a in attempts)
+
+
+def default_cache_path() -> Path:
+    return Path(platformdirs.user_cache_dir(APP_NAME)) / "cache.sqlite"
+
+
+def default_usage_path() -> Path:
+    return Path(platformdirs.user_state_dir(APP_NAME)) / "usage.sqlite"
+
+
+@dataclass
+class Gateway:
+    """Routes asks to models, with a cache in front and usage accounting behind.
+
+    Build it with `Gateway.create(config)`; close it with `await gateway.aclose()`.
+    """
+
+    config: Config
+    router: Router
+    cache: ResponseCache | None
+    usage: UsageLog
+    http: httpx.AsyncClient
+    _clock: Callable[[], float] = field(default=time.monotonic)
+
+    @classmethod
+    def create(
+        cls,
+        config: Config,
+        *,
+        environ: Mapping[str, str] | None = None,
+        cache_store: CacheStore | None = None,
+        max_connections: int = 64,
+    ) -> Gateway:
+        environ = os.environ if environ is None else environ
+        http = httpx.AsyncClient(
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            follow_redirects=False,
+        )
+        clients = {
+            name: ProviderClient(name, provider, http, resolve_api_key(provider, environ))
+            for name, provider in config.providers.items()
+        }
+        usage = UsageLog(
+            config.usage.path or default_usage_path(), latency_samples=config.usage.latency_samples
+        )
+        cache = None
+        if config.cache.enabled:
+            store = cache_store or SqliteStore(
+                config.cache.path or default_cache_path(),
+                max_entries=config.cache.max_entries,
+                max_bytes=config.cache.max_bytes,
+            )
+            cache = ResponseCache(
+                store, ttl_s=config.cache.ttl_s, memory_max_bytes=config.cache.memory_max_bytes
+            )
+        router = Router(config, clients, HealthBoard(config.breaker), usage)
+        return cls(config=config, router=router, cache=cache, usage=usage, http=http)
+
+    async def ask(self, ask: Ask[T]) -> Answer[T]:
+        """Answer from a fresh cache entry, else from the route, else from a stale entry."""
+        chain = self.config.route(ask.route)
+        cache = self.cache if ask.use_cache else None
+        key = cache_key(ask.task, ask.route, chain, ask.prompt) if cache else ""
+        if cache is not None:
+            entry = cache.lookup(key)
+            if entry is not None and cache.is_fresh(entry):
+                answer = self._from_cache(ask, entry, CacheState.FRESH, ())
+                if answer is not None:
+                    return answer
+        knobs = self.config.task(ask.task)
+        try:
+            routed = await self.router.route(
+                RouteRequest(
+                    task=ask.task,
+                    chain=chain,
+                    prompt=ask.prompt,
+                    parse=ask.parse,
+                    deadline_s=knobs.deadline_s,
+                    knobs=knobs,
+                )
+            )
+        except AllFailed as failed:
+            self.usage.maybe_flush()
+            entry = cache.lookup(key) if cache is not None else None
+            if entry is not None:
+                answer = self._from_cache(
+                    ask, entry, CacheState.STALE, failed.attempts, failed.notices
+                )
+                if answer is not None:
+                    return answer
+            raise NoAnswer(ask.route, failed.attempts, failed.notices) from None
+        if cache is not None:
+            cache.put(key, routed.text, routed.model, routed.provider)
+        self.usage.maybe_flush()
+        return Answer(
+            value=routed.value,
+            text=routed.text,
+            model=routed.model,
+            provider=routed.provider,
+            cache=CacheState.MISS,
+            route=ask.route,
+            attempts=routed.attempts,
+            usage=routed.usage,
+            cost_usd=routed.cost_usd,
+            notices=routed.notices,
+        )
+
+    def _from_cache(
+        self,
+        ask: Ask[T],
+        entry: Any,
+        state: CacheState,
+        attempts: tuple[Attempt, ...],
+        notices: tuple[str, ...] = (),
+    ) -> Answer[T] | None:
+        try:
+            value = ask.parse(entry.text)
+        except InvalidAnswer:
+            return None  # right for another context, not this one: ask the route instead
+        self.usage.record_cache_hit(entry.model, entry.provider, stale=state is CacheState.STALE)
+        return Answer(
+            value=value,
+            text=entry.text,
+            model=entry.model,
+            provider=entry.provider,
+            cache=state,
+            route=ask.route,
+            attempts=attempts,
+            notices=notices,
+        )
+
+    def provider_health(self) -> dict[str, dict[str, object]]:
+        return self.router.health.snapshot(self._clock())
+
+    def clear_cache(self) -> None:
+        if self.cache is not None:
+            self.cache.clear()
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+        self.usage.close()
+        if self.cache is not None:
+            self.cache.close()

@@ -1,0 +1,145 @@
+"""Typed outcomes of talking to a provider: one place names every way a call can end.
+
+Like httpx's exception hierarchy, each failure is its own class carrying what the router needs
+(an outcome and, for rate limits, how long to stay away). Nothing above the provider layer looks
+at HTTP status codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import ClassVar
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    RATE_LIMITED = "rate_limited"
+    SERVER_ERROR = "server_error"
+    TIMEOUT = "timeout"
+    CONNECT_ERROR = "connect_error"
+    BAD_RESPONSE = "bad_response"
+    INVALID = "invalid"
+    AUTH_ERROR = "auth_error"
+    CONTEXT_TOO_LONG = "context_too_long"
+    NOT_FOUND = "not_found"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    SKIPPED_OPEN_BREAKER = "skipped_open_breaker"
+    SKIPPED_AUTH = "skipped_auth"
+    SKIPPED_CONTEXT_WINDOW = "skipped_context_window"
+
+    @property
+    def skipped(self) -> bool:
+        return self.value.startswith("skipped_")
+
+    @property
+    def counts_against_provider(self) -> bool:
+        """Failures that say the provider is unhealthy, not that the request or model was wrong."""
+        return self in _PROVIDER_FAILURES
+
+    def describe(self) -> str:
+        return _WORDS[self]
+
+
+_PROVIDER_FAILURES = frozenset(
+    {
+        Outcome.RATE_LIMITED,
+        Outcome.SERVER_ERROR,
+        Outcome.TIMEOUT,
+        Outcome.CONNECT_ERROR,
+        Outcome.BAD_RESPONSE,
+    }
+)
+
+_WORDS = {
+    Outcome.OK: "answered",
+    Outcome.RATE_LIMITED: "rate-limited",
+    Outcome.SERVER_ERROR: "server error",
+    Outcome.TIMEOUT: "timed out",
+    Outcome.CONNECT_ERROR: "unreachable",
+    Outcome.BAD_RESPONSE: "broken answer",
+    Outcome.INVALID: "unusable answer",
+    Outcome.AUTH_ERROR: "rejected the API key",
+    Outcome.CONTEXT_TOO_LONG: "prompt too long for it",
+    Outcome.NOT_FOUND: "model not found",
+    Outcome.REJECTED: "rejected the request",
+    Outcome.CANCELLED: "cancelled",
+    Outcome.SKIPPED_OPEN_BREAKER: "skipped (cooling down)",
+    Outcome.SKIPPED_AUTH: "skipped (API key rejected earlier)",
+    Outcome.SKIPPED_CONTEXT_WINDOW: "skipped (context window too small)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TokenUsage:
+    prompt_tokens: int
+    completion_tokens: int
+    estimated: bool = False
+
+    def to_json(self) -> dict[str, int | bool]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "estimated": self.estimated,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """A complete, well-formed answer from a provider."""
+
+    text: str
+    usage: TokenUsage | None
+    finish_reason: str | None = None
+
+
+class ProviderError(Exception):
+    """A provider call that did not produce a usable completion."""
+
+    outcome: ClassVar[Outcome]
+
+    def __init__(self, detail: str, *, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+class RateLimited(ProviderError):
+    outcome = Outcome.RATE_LIMITED
+
+
+class ServerError(ProviderError):
+    outcome = Outcome.SERVER_ERROR
+
+
+class ProviderTimeout(ProviderError):
+    outcome = Outcome.TIMEOUT
+
+
+class ConnectFailed(ProviderError):
+    outcome = Outcome.CONNECT_ERROR
+
+
+class BadResponse(ProviderError):
+    outcome = Outcome.BAD_RESPONSE
+
+
+class AuthFailed(ProviderError):
+    outcome = Outcome.AUTH_ERROR
+
+
+class ContextTooLong(ProviderError):
+    outcome = Outcome.CONTEXT_TOO_LONG
+
+
+class ModelNotFound(ProviderError):
+    outcome = Outcome.NOT_FOUND
+
+
+class RequestRejected(ProviderError):
+    outcome = Outcome.REJECTED
+
+
+class InvalidAnswer(Exception):
+    """A well-formed completion whose content the task cannot use (raised by task parsers)."""

@@ -1,0 +1,124 @@
+"""Routing policy as pure functions: what to retry, how long to wait, what fits where."""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import re
+import time
+from collections.abc import Mapping, Sequence
+
+from .outcomes import (
+    AuthFailed,
+    ContextTooLong,
+    ModelNotFound,
+    ProviderError,
+    RateLimited,
+    RequestRejected,
+    ServerError,
+)
+
+# Some proxies answer 400/413/422 for prompts over the window with only a message to go by.
+_CONTEXT_WORDS = re.compile(
+    r"context[_ ]length|context window|maximum context|too many tokens|prompt is too long"
+    r"|reduce the length|input is too long|exceeds? the model",
+    re.IGNORECASE,
+)
+
+
+def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds to stay away, from `retry-after-ms`, then `retry-after` (seconds or HTTP date)."""
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms is not None:
+        try:
+            value = float(raw_ms) / 1000.0
+        except ValueError:
+            value = math.nan
+        if math.isfinite(value) and value >= 0:
+            return value
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        parsed = email.utils.parsedate_tz(raw)
+        if parsed is None:
+            return None
+        value = email.utils.mktime_tz(parsed) - (time.time() if now is None else now)
+    if not math.isfinite(value):
+        return None
+    return max(0.0, value)
+
+
+def error_for_status(
+    status: int, headers: Mapping[str, str], error_code: str | None, message: str
+) -> ProviderError:
+    """Turn a non-2xx HTTP answer into the typed failure the router acts on."""
+    detail = f"HTTP {status}" + (f": {message}" if message else "")
+    if status == 429:
+        return RateLimited(detail, retry_after=parse_retry_after(headers))
+    if status in (401, 403):
+        return AuthFailed(detail)
+    if error_code == "context_length_exceeded" or (
+        status in (400, 413, 422) and _CONTEXT_WORDS.search(message or "")
+    ):
+        return ContextTooLong(detail)
+    if status == 404:
+        return ModelNotFound(detail)
+    if status in (408, 409) or status >= 500:
+        retry_after = parse_retry_after(headers) if status == 503 else None
+        return ServerError(detail, retry_after=retry_after)
+    return RequestRejected(detail)
+
+
+def estimate_tokens(text: str) -> int:
+    """A deliberately generous token estimate (code runs ~3-4 characters per token)."""
+    return len(text) // 3 + 1
+
+
+def fits_window(prompt_tokens: int, max_output_tokens: int, context_window: int) -> bool:
+    return prompt_tokens + max_output_tokens <= context_window
+
+
+def hedge_delay(
+    recent_latencies_ms: Sequence[float],
+    *,
+    fixed_ms: float | None,
+    min_ms: float,
+    max_ms: float,
+    default_ms: float = 800.0,
+) -> float:
+    """How long to wait for the first candidate before starting a second one, in seconds.
+
+    Learned as the 90th percentile of the candidate's recent successful latencies: a request
+    slower than nine in ten of its peers is likely stuck behind something.
+    """
+    if fixed_ms is not None:
+        return max(0.0, fixed_ms) / 1000.0
+    if len(recent_latencies_ms) < 5:
+        chosen = default_ms
+    else:
+        ordered = sorted(recent_latencies_ms)
+        chosen = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+    return min(max(chosen, min_ms), max_ms) / 1000.0
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in 0..100) of `values`, or None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100.0 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def route_for_size(task: str, lines: int, large_lines: int, routes: Mapping[str, object]) -> str:
+    """The route a request of `lines` lines takes: a fix too large for the fast route escalates
+    to `<task>_large` if defined, else to the review route (the strong models)."""
+    if lines <= large_lines:
+        return task
+    for candidate in (f"{task}_large", "review"):
+        if candidate in routes:
+            return candidate
+    return task

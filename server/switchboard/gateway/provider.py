@@ -1,0 +1,124 @@
+"""One OpenAI-compatible provider reached over a shared, pooled httpx client.
+
+This is the only module that sees HTTP: it turns every way a call can end into either a
+`Completion` or a typed `ProviderError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+from httpx_sse import EventSource
+
+from ..config import ModelConfig, ProviderConfig
+from .outcomes import BadResponse, Completion, ConnectFailed, ProviderTimeout
+from .policy import error_for_status
+from .wire import Prompt, StreamAssembler, error_code, error_message, parse_completion, request_body
+
+# Error bodies are read only this far: a misbehaving server must not make us buffer megabytes.
+_MAX_ERROR_BODY = 16 * 1024
+_MAX_ANSWER_BODY = 8 * 1024 * 1024
+
+
+def resolve_api_key(provider: ProviderConfig, environ: Mapping[str, str]) -> str | None:
+    """The provider's key: from its environment variable, else from the user's config file."""
+    if provider.api_key_env and environ.get(provider.api_key_env):
+        return environ[provider.api_key_env]
+    return provider.api_key
+
+
+class ProviderClient:
+    """Sends chat completions to one provider. Its key goes to its own base URL and nowhere else."""
+
+    def __init__(
+        self, name: str, config: ProviderConfig, http: httpx.AsyncClient, api_key: str | None
+    ) -> None:
+        self.name = name
+        self.config = config
+        self._http = http
+        self._url = config.base_url.rstrip("/") + "/chat/completions"
+        headers = {"content-type": "application/json", **config.headers}
+        if api_key:
+            headers["authorization"] = f"Bearer {api_key}"
+        self._headers = headers
+
+    def __repr__(self) -> str:  # never show headers: they carry the key
+        return f"ProviderClient({self.name!r}, {self.config.base_url!r})"
+
+    async def complete(self, model: ModelConfig, prompt: Prompt) -> Completion:
+        """Ask `model` for a completion. Cancelling the awaiting task closes the connection."""
+        body = request_body(model, prompt, stream=model.stream)
+        timeout = httpx.Timeout(
+            connect=self.config.connect_timeout_s,
+            read=model.timeout_s,
+            write=model.timeout_s,
+            pool=model.timeout_s,
+        )
+        request = self._http.build_request(
+            "POST", self._url, content=json.dumps(body), headers=self._headers, timeout=timeout
+        )
+        try:
+            response = await self._http.send(request, stream=True, follow_redirects=False)
+        except httpx.ConnectTimeout:
+            raise ConnectFailed("connecting timed out") from None
+        except httpx.TimeoutException:
+            raise ProviderTimeout("no answer in time") from None
+        except httpx.ConnectError as exc:
+            raise ConnectFailed(f"cannot connect ({_reason(exc)})") from None
+        except httpx.TransportError as exc:
+            raise BadResponse(f"the connection failed ({_reason(exc)})") from None
+        try:
+            if response.status_code != 200:
+                raise await self._error(response)
+            if model.stream and _is_event_stream(response):
+                return await self._read_stream(response)
+            return parse_completion(await _read_limited(response, _MAX_ANSWER_BODY))
+        except httpx.TimeoutException:
+            raise ProviderTimeout("the answer stalled") from None
+        except httpx.TransportError as exc:
+            raise BadResponse(f"the connection broke mid-answer ({_reason(exc)})") from None
+        finally:
+            await response.aclose()
+
+    async def _error(self, response: httpx.Response) -> Exception:
+        raw = await _read_limited(response, _MAX_ERROR_BODY, truncate=True)
+        data: Any = None
+        with contextlib.suppress(ValueError):
+            data = json.loads(raw)
+        message = error_message(data) or raw.decode("utf-8", "replace").strip()[:200]
+        if 300 <= response.status_code < 400:
+            return BadResponse(f"HTTP {response.status_code}: redirects are not followed")
+        return error_for_status(response.status_code, response.headers, error_code(data), message)
+
+    async def _read_stream(self, response: httpx.Response) -> Completion:
+        assembler = StreamAssembler()
+        async for event in EventSource(response).aiter_sse():
+            if event.data:
+                assembler.feed(event.data)
+        return assembler.result()
+
+
+def _is_event_stream(response: httpx.Response) -> bool:
+    return response.headers.get("content-type", "").startswith("text/event-stream")
+
+
+async def _read_limited(response: httpx.Response, limit: int, *, truncate: bool = False) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            if truncate:
+                break
+            raise BadResponse(f"the answer is larger than {limit // (1024 * 1024)} MB")
+    return b"".join(chunks)[: limit if truncate else None]
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text[:120] if text else type(exc).__name__

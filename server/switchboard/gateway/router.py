@@ -1,0 +1,343 @@
+"""The router: walks a route's candidates until one gives a usable answer.
+
+One loop covers plain fallback and hedging. A failure starts the next candidate at once (a retry
+is a re-route, not a sleep); with hedging, a candidate slower than its hedge delay also starts
+the next one, and the first usable answer wins. Everything happens inside one deadline, and
+cancelling the caller cancels every in-flight provider call, which closes its connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from ..config import Config, ModelConfig, TaskConfig
+from .health import Gate, HealthBoard
+from .outcomes import (
+    Completion,
+    InvalidAnswer,
+    Outcome,
+    ProviderError,
+    ProviderTimeout,
+    TokenUsage,
+)
+from .policy import estimate_tokens, fits_window, hedge_delay
+from .provider import ProviderClient
+from .usage import UsageLog
+from .wire import Prompt
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+# When every candidate is cooling down, wait for the first to recover only if that leaves it
+# at least this long to answer before the deadline.
+_MIN_ATTEMPT_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    model: str
+    provider: str
+    outcome: Outcome
+    ms: float
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "model": self.model,
+            "provider": self.provider,
+            "outcome": self.outcome.value,
+            "ms": round(self.ms, 1),
+        }
+        if self.detail:
+            data["detail"] = self.detail
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRequest(Generic[T]):
+    """What the router needs: the candidates in order, the prompt, how to judge an answer."""
+
+    task: str
+    chain: tuple[str, ...]
+    prompt: Prompt
+    parse: Callable[[str], T]
+    deadline_s: float
+    knobs: TaskConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Routed(Generic[T]):
+    value: T
+    text: str
+    model: str
+    provider: str
+    usage: TokenUsage
+    cost_usd: float
+    attempts: tuple[Attempt, ...]
+    notices: tuple[str, ...]
+
+
+class AllFailed(Exception):
+    """No candidate produced a usable answer within the deadline."""
+
+    def __init__(self, attempts: tuple[Attempt, ...], notices: tuple[str, ...]) -> None:
+        super().__init__("no model on the route could answer")
+        self.attempts = attempts
+        self.notices = notices
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    alias: str
+    model: ModelConfig
+    client: ProviderClient
+
+
+class Router:
+    def __init__(
+        self,
+        config: Config,
+        clients: Mapping[str, ProviderClient],
+        health: HealthBoard,
+        usage: UsageLog,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._config = config
+        self._clients = clients
+        self.health = health
+        self._usage = usage
+        self._clock = clock
+
+    async def route(self, request: RouteRequest[T]) -> Routed[T]:
+        return await _Run(self, request).execute()
+
+
+@dataclass(eq=False)
+class _InFlight:
+    candidate: _Candidate
+    started: float
+    probe: bool
+
+
+@dataclass(eq=False)
+class _Run(Generic[T]):
+    """The state of one routed request: where in the chain it is and what happened so far."""
+
+    router: Router
+    request: RouteRequest[T]
+    attempts: list[Attempt] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    _next_index: int = 0
+    _min_window: int = 0  # after a context-length error, only larger windows are worth trying
+    _cooling: list[_Candidate] = field(default_factory=list)
+    _in_flight: dict[asyncio.Task[tuple[Completion, Any]], _InFlight] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._prompt_tokens = estimate_tokens(self.request.prompt.text)
+        self._deadline_at = self.router._clock() + self.request.deadline_s
+
+    async def execute(self) -> Routed[T]:
+        try:
+            return await self._loop()
+        finally:
+            await self._cancel_in_flight()
+
+    async def _loop(self) -> Routed[T]:
+        hedge_at: float | None = None
+        while True:
+            if not self._in_flight:
+                picked = self._next_candidate() or await self._last_resort()
+                if picked is None:
+                    raise self._failed()
+                hedge_at = self._start(*picked)
+            now = self.router._clock()
+            if now >= self._deadline_at:
+                self._expire(now)
+                raise self._failed()
+            timeout = self._deadline_at - now
+            if hedge_at is not None:
+                timeout = min(timeout, max(0.0, hedge_at - now))
+            done, _ = await asyncio.wait(
+                self._in_flight, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            if not done:
+                if self.router._clock() >= self._deadline_at:
+                    continue  # expires at the top of the loop
+                # The hedge delay passed with no answer: race the next candidate.
+                picked = self._next_candidate()
+                hedge_at = self._start(*picked) if picked is not None else None
+                continue
+            for task in done:
+                flight = self._in_flight.pop(task)
+                routed = self._settle(task, flight)
+                if routed is not None:
+                    return routed
+
+    def _failed(self) -> AllFailed:
+        return AllFailed(tuple(self.attempts), tuple(self.notices))
+
+    def _start(self, candidate: _Candidate, probe: bool) -> float | None:
+        """Send to `candidate`; returns when to hedge if it has not answered by then."""
+        task = asyncio.create_task(self._call(candidate), name=f"switchboard:{candidate.alias}")
+        now = self.router._clock()
+        self._in_flight[task] = _InFlight(candidate, now, probe)
+        knobs = self.request.knobs
+        if not knobs.hedge or self._next_index >= len(self.request.chain):
+            return None
+        delay = hedge_delay(
+            self.router._usage.recent_latencies(candidate.alias),
+            fixed_ms=knobs.hedge_delay_ms,
+            min_ms=knobs.hedge_min_ms,
+            max_ms=knobs.hedge_max_ms,
+        )
+        return now + delay
+
+    async def _call(self, candidate: _Candidate) -> tuple[Completion, Any]:
+        try:
+            async with asyncio.timeout(candidate.model.timeout_s):
+                completion = await candidate.client.complete(candidate.model, self.request.prompt)
+        except TimeoutError:
+            raise ProviderTimeout(
+                f"no complete answer within {candidate.model.timeout_s:g}s"
+            ) from None
+        return completion, self.request.parse(completion.text)
+
+    def _settle(
+        self, task: asyncio.Task[tuple[Completion, Any]], flight: _InFlight
+    ) -> Routed[T] | None:
+        candidate = flight.candidate
+        elapsed_ms = (self.router._clock() - flight.started) * 1000.0
+        exc = task.exception()
+        if exc is None:
+            completion, value = task.result()
+            usage = completion.usage or TokenUsage(
+                self._prompt_tokens, estimate_tokens(completion.text), estimated=True
+            )
+            cost = self._record(candidate, Outcome.OK, elapsed_ms, usage=usage)
+            return Routed(
+                value=value,
+                text=completion.text,
+                model=candidate.alias,
+                provider=candidate.model.provider,
+                usage=usage,
+                cost_usd=cost,
+                attempts=tuple(self.attempts),
+                notices=tuple(self.notices),
+            )
+        if isinstance(exc, InvalidAnswer):
+            self._record(candidate, Outcome.INVALID, elapsed_ms, detail=str(exc))
+        elif isinstance(exc, ProviderError):
+            if exc.outcome is Outcome.CONTEXT_TOO_LONG:
+                self._min_window = max(self._min_window, candidate.model.context_window)
+            self._record(
+                candidate, exc.outcome, elapsed_ms, detail=exc.detail, retry_after=exc.retry_after
+            )
+        else:
+            # A bug in a parser or client must not take the editor down: count it as a bad answer.
+            log.exception("unexpected error from %s", candidate.alias, exc_info=exc)
+            self._record(candidate, Outcome.BAD_RESPONSE, elapsed_ms, detail=type(exc).__name__)
+        return None
+
+    def _record(
+        self,
+        candidate: _Candidate,
+        outcome: Outcome,
+        ms: float,
+        *,
+        detail: str = "",
+        retry_after: float | None = None,
+        usage: TokenUsage | None = None,
+    ) -> float:
+        provider = candidate.model.provider
+        self.attempts.append(Attempt(candidate.alias, provider, outcome, ms, detail))
+        if not outcome.skipped:
+            newly_disabled = self.router.health.record(
+                provider, outcome, self.router._clock(), retry_after=retry_after, detail=detail
+            )
+            if newly_disabled:
+                self.notices.append(
+                    f"Provider '{provider}' rejected the API key ({detail}); Switchboard will not "
+                    "use it until the configuration changes."
+                )
+        cost = self.router._usage.record_attempt(
+            candidate.alias, candidate.model, outcome, ms, usage
+        )
+        if outcome is not Outcome.OK and not outcome.skipped:
+            log.info(
+                "%s via %s: %s (%s) after %.0f ms", candidate.alias, provider, outcome, detail, ms
+            )
+        return cost
+
+    def _next_candidate(self) -> tuple[_Candidate, bool] | None:
+        """The next candidate worth sending to, recording every one skipped on the way."""
+        config = self.router._config
+        chain = self.request.chain
+        while self._next_index < len(chain):
+            alias = chain[self._next_index]
+            self._next_index += 1
+            model = config.models[alias]
+            candidate = _Candidate(alias, model, self.router._clients[model.provider])
+            max_out = min(model.max_output_tokens, self.request.prompt.max_output_tokens or 1 << 30)
+            if model.context_window <= self._min_window or not fits_window(
+                self._prompt_tokens, max_out, model.context_window
+            ):
+                self._record(candidate, Outcome.SKIPPED_CONTEXT_WINDOW, 0.0)
+                continue
+            gate = self.router.health.gate(model.provider, self.router._clock())
+            if gate is Gate.DISABLED:
+                self._record(candidate, Outcome.SKIPPED_AUTH, 0.0)
+                continue
+            if gate is Gate.COOLING_DOWN:
+                self._record(candidate, Outcome.SKIPPED_OPEN_BREAKER, 0.0)
+                self._cooling.append(candidate)
+                continue
+            return candidate, gate is Gate.PROBE
+        return None
+
+    async def _last_resort(self) -> tuple[_Candidate, bool] | None:
+        """Every candidate left is cooling down: wait for the one that recovers first, if it
+        recovers in time to answer before the deadline."""
+        health = self.router.health
+        recoveries = [
+            (at, candidate)
+            for candidate in self._cooling
+            if (at := health.recovers_at(candidate.model.provider)) is not None
+        ]
+        self._cooling.clear()
+        if not recoveries:
+            return None
+        at, candidate = min(recoveries, key=lambda pair: pair[0])
+        now = self.router._clock()
+        if at + _MIN_ATTEMPT_S > self._deadline_at:
+            return None
+        if at > now:
+            await asyncio.sleep(at - now)
+        gate = health.gate(candidate.model.provider, self.router._clock())
+        return candidate, gate is Gate.PROBE
+
+    async def _cancel_in_flight(self) -> None:
+        if not self._in_flight:
+            return
+        for task in self._in_flight:
+            task.cancel()
+        await asyncio.gather(*self._in_flight, return_exceptions=True)
+        for flight in self._in_flight.values():
+            if flight.probe:
+                self.router.health.release_probe(flight.candidate.model.provider)
+        self._in_flight.clear()
+
+    def _expire(self, now: float) -> None:
+        """The deadline passed: in-flight candidates count as timed out."""
+        for flight in self._in_flight.values():
+            self._record(
+                flight.candidate,
+                Outcome.TIMEOUT,
+                (now - flight.started) * 1000.0,
+                detail=f"the task's {self.request.deadline_s:g}s deadline passed",
+            )

@@ -1,0 +1,335 @@
+"""Usage accounting per model: requests, failures by kind, latency, tokens, cost, cache hits.
+
+Counts accumulate in memory and are added to a SQLite file in batches, so several processes (an
+editor's server, a CI script) add up into the same figures that `switchboard stats` shows.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import ModelConfig
+from .outcomes import Outcome, TokenUsage
+from .policy import percentile
+from .sqlite import connect
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS model_usage (
+    model TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    requests INTEGER NOT NULL DEFAULT 0,
+    ok INTEGER NOT NULL DEFAULT 0,
+    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0,
+    cost_usd REAL NOT NULL DEFAULT 0,
+    cache_fresh INTEGER NOT NULL DEFAULT 0,
+    cache_stale INTEGER NOT NULL DEFAULT 0,
+    updated_at REAL NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS model_outcomes (
+    model TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    count INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (model, outcome)
+);
+CREATE TABLE IF NOT EXISTS latency (
+    model TEXT NOT NULL,
+    ms REAL NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS latency_by_model ON latency (model, at);
+"""
+
+_FLUSH_EVERY_S = 2.0
+
+
+@dataclass
+class _Delta:
+    provider: str
+    requests: int = 0
+    ok: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    cache_fresh: int = 0
+    cache_stale: int = 0
+    outcomes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    latencies: list[tuple[float, float]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ModelStats:
+    model: str
+    provider: str
+    requests: int
+    ok: int
+    failures: dict[str, int]
+    skipped: dict[str, int]
+    p50_ms: float | None
+    p95_ms: float | None
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    cache_fresh: int
+    cache_stale: int
+
+    @property
+    def failure_count(self) -> int:
+        return sum(self.failures.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "provider": self.provider,
+            "requests": self.requests,
+            "ok": self.ok,
+            "failures": self.failure_count,
+            "failures_by_kind": dict(sorted(self.failures.items())),
+            "skipped_by_kind": dict(sorted(self.skipped.items())),
+            "availability": round(self.ok / self.requests, 4) if self.requests else None,
+            "p50_ms": _round(self.p50_ms),
+            "p95_ms": _round(self.p95_ms),
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cost_usd": round(self.cost_usd, 6),
+            "cache_hits": {"fresh": self.cache_fresh, "stale": self.cache_stale},
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def cost_of(model: ModelConfig, usage: TokenUsage) -> float:
+    return (
+        usage.prompt_tokens * model.input_cost_per_mtok
+        + usage.completion_tokens * model.output_cost_per_mtok
+    ) / 1_000_000
+
+
+class UsageLog:
+    def __init__(self, path: Path | str | None, *, latency_samples: int = 512) -> None:
+        self._path = path
+        self._samples = latency_samples
+        self._lock = threading.Lock()
+        self._pending: dict[str, _Delta] = {}
+        self._recent: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=latency_samples))
+        self._last_flush = time.monotonic()
+        self._db: sqlite3.Connection | None = None
+        if path is not None:
+            try:
+                self._db = connect(path, _SCHEMA, "usage")
+                self._load_recent()
+            except (sqlite3.Error, OSError) as exc:
+                log.warning("Usage figures will not be kept: cannot open %s (%s).", path, exc)
+
+    def _load_recent(self) -> None:
+        assert self._db is not None
+        rows = self._db.execute(
+            "SELECT model, ms FROM latency ORDER BY at DESC LIMIT ?", (self._samples * 64,)
+        ).fetchall()
+        for model, ms in reversed(rows):
+            self._recent[model].append(ms)
+
+    def recent_latencies(self, model: str) -> deque[float]:
+        """Recent successful latencies of `model` in ms (this process and earlier ones)."""
+        return self._recent[model]
+
+    def _delta(self, alias: str, provider: str) -> _Delta:
+        delta = self._pending.get(alias)
+        if delta is None:
+            delta = self._pending[alias] = _Delta(provider)
+        return delta
+
+    def record_attempt(
+        self,
+        alias: str,
+        model: ModelConfig,
+        outcome: Outcome,
+        ms: float,
+        usage: TokenUsage | None = None,
+    ) -> float:
+        """Count one attempt; returns its cost in USD."""
+        cost = cost_of(model, usage) if usage is not None else 0.0
+        with self._lock:
+            delta = self._delta(alias, model.provider)
+            if outcome is Outcome.OK:
+                delta.requests += 1
+                delta.ok += 1
+                delta.latencies.append((ms, time.time()))
+                self._recent[alias].append(ms)
+            elif outcome.skipped:
+                delta.outcomes[outcome.value] += 1
+            else:
+                delta.requests += 1
+                delta.outcomes[outcome.value] += 1
+            if usage is not None:
+                delta.prompt_tokens += usage.prompt_tokens
+                delta.completion_tokens += usage.completion_tokens
+                delta.cost_usd += cost
+        return cost
+
+    def record_cache_hit(self, alias: str, provider: str, stale: bool) -> None:
+        with self._lock:
+            delta = self._delta(alias, provider)
+            if stale:
+                delta.cache_stale += 1
+            else:
+                delta.cache_fresh += 1
+
+    def maybe_flush(self) -> None:
+        if time.monotonic() - self._last_flush >= _FLUSH_EVERY_S:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            self._last_flush = time.monotonic()
+        if not pending or self._db is None:
+            return
+        try:
+            self._write(pending)
+        except sqlite3.Error as exc:
+            log.warning("Could not save usage figures (%s); they are kept for the next try.", exc)
+            with self._lock:
+                for alias, delta in pending.items():
+                    self._merge_back(alias, delta)
+
+    def _merge_back(self, alias: str, old: _Delta) -> None:
+        delta = self._delta(alias, old.provider)
+        for name in (
+            "requests",
+            "ok",
+            "prompt_tokens",
+            "completion_tokens",
+            "cost_usd",
+            "cache_fresh",
+            "cache_stale",
+        ):
+            setattr(delta, name, getattr(delta, name) + getattr(old, name))
+        for outcome, count in old.outcomes.items():
+            delta.outcomes[outcome] += count
+        delta.latencies[:0] = old.latencies
+
+    def _write(self, pending: dict[str, _Delta]) -> None:
+        assert self._db is not None
+        db = self._db
+        now = time.time()
+        with self._lock:  # one connection, used from one thread at a time
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for alias, d in pending.items():
+                    db.execute(
+                        """INSERT INTO model_usage (model, provider, requests, ok, prompt_tokens,
+                               completion_tokens, cost_usd, cache_fresh, cache_stale, updated_at)
+                           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                           ON CONFLICT (model) DO UPDATE SET
+                               provider = excluded.provider,
+                               requests = requests + excluded.requests,
+                               ok = ok + excluded.ok,
+                               prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+                               completion_tokens = completion_tokens + excluded.completion_tokens,
+                               cost_usd = cost_usd + excluded.cost_usd,
+                               cache_fresh = cache_fresh + excluded.cache_fresh,
+                               cache_stale = cache_stale + excluded.cache_stale,
+                               updated_at = excluded.updated_at""",
+                        (
+                            alias,
+                            d.provider,
+                            d.requests,
+                            d.ok,
+                            d.prompt_tokens,
+                            d.completion_tokens,
+                            d.cost_usd,
+                            d.cache_fresh,
+                            d.cache_stale,
+                            now,
+                        ),
+                    )
+                    db.executemany(
+                        """INSERT INTO model_outcomes (model, outcome, count) VALUES (?, ?, ?)
+                           ON CONFLICT (model, outcome)
+                           DO UPDATE SET count = count + excluded.count""",
+                        [(alias, outcome, n) for outcome, n in d.outcomes.items()],
+                    )
+                    if d.latencies:
+                        db.executemany(
+                            "INSERT INTO latency (model, ms, at) VALUES (?, ?, ?)",
+                            [(alias, ms, at) for ms, at in d.latencies],
+                        )
+                        db.execute(
+                            """DELETE FROM latency WHERE model = ? AND rowid NOT IN (
+                                   SELECT rowid FROM latency WHERE model = ?
+                                   ORDER BY at DESC LIMIT ?)""",
+                            (alias, alias, self._samples),
+                        )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def snapshot(self) -> list[ModelStats]:
+        """Every model's figures, including this process's unsaved ones."""
+        self.flush()
+        if self._db is None:
+            return []
+        with self._lock:
+            usage_rows = self._db.execute(
+                "SELECT model, provider, requests, ok, prompt_tokens, completion_tokens, cost_usd,"
+                " cache_fresh, cache_stale FROM model_usage ORDER BY model"
+            ).fetchall()
+            outcome_rows = self._db.execute(
+                "SELECT model, outcome, count FROM model_outcomes"
+            ).fetchall()
+            latency_rows = self._db.execute("SELECT model, ms FROM latency").fetchall()
+        outcomes: dict[str, dict[str, int]] = defaultdict(dict)
+        for model, outcome, count in outcome_rows:
+            outcomes[model][outcome] = count
+        latencies: dict[str, list[float]] = defaultdict(list)
+        for model, ms in latency_rows:
+            latencies[model].append(ms)
+        stats = []
+        for model, provider, requests, ok, p_tok, c_tok, cost, fresh, stale in usage_rows:
+            kinds = outcomes.get(model, {})
+            stats.append(
+                ModelStats(
+                    model=model,
+                    provider=provider,
+                    requests=requests,
+                    ok=ok,
+                    failures={k: v for k, v in kinds.items() if not k.startswith("skipped_")},
+                    skipped={k: v for k, v in kinds.items() if k.startswith("skipped_")},
+                    p50_ms=percentile(latencies.get(model, []), 50),
+                    p95_ms=percentile(latencies.get(model, []), 95),
+                    prompt_tokens=p_tok,
+                    completion_tokens=c_tok,
+                    cost_usd=cost,
+                    cache_fresh=fresh,
+                    cache_stale=stale,
+                )
+            )
+        return stats
+
+    def reset(self) -> None:
+        with self._lock:
+            self._pending.clear()
+            self._recent.clear()
+            if self._db is not None:
+                self._db.executescript(
+                    "DELETE FROM model_usage; DELETE FROM model_outcomes; DELETE FROM latency;"
+                )
+
+    def close(self) -> None:
+        self.flush()
+        if self._db is not None:
+            self._db.close()
+            self._db = None

@@ -1,0 +1,167 @@
+"""The OpenAI chat-completions wire format: request bodies out, completions in.
+
+Bodies carry only fields that OpenAI's `CreateChatCompletionRequest` defines, and only those the
+model's config says it supports: strict local servers reject anything else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..config import ModelConfig
+from .outcomes import BadResponse, Completion, TokenUsage
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: Role
+    content: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"role": self.role, "content": self.content}
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """What a task asks a model: the messages, and whether the answer must be JSON."""
+
+    messages: tuple[Message, ...]
+    json_answer: bool = False
+    # Caps the model's own max_output_tokens when a task knows its answer is short.
+    max_output_tokens: int | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n".join(message.content for message in self.messages)
+
+
+def request_body(model: ModelConfig, prompt: Prompt, *, stream: bool) -> dict[str, Any]:
+    max_tokens = model.max_output_tokens
+    if prompt.max_output_tokens is not None:
+        max_tokens = min(max_tokens, prompt.max_output_tokens)
+    body: dict[str, Any] = {
+        "model": model.model,
+        "messages": [message.to_json() for message in prompt.messages],
+        model.max_tokens_field: max_tokens,
+    }
+    if model.temperature is not None:
+        body["temperature"] = model.temperature
+    if prompt.json_answer and model.json_mode:
+        body["response_format"] = {"type": "json_object"}
+    if stream:
+        body["stream"] = True
+        if model.stream_usage:
+            body["stream_options"] = {"include_usage": True}
+    return body
+
+
+def _usage(data: Any) -> TokenUsage | None:
+    if not isinstance(data, dict):
+        return None
+    prompt, completion = data.get("prompt_tokens"), data.get("completion_tokens")
+    if isinstance(prompt, int) and isinstance(completion, int):
+        return TokenUsage(prompt, completion)
+    return None
+
+
+def _check_finish(finish_reason: Any) -> None:
+    if finish_reason == "length":
+        raise BadResponse("the answer was cut off at the output token limit")
+    if finish_reason == "content_filter":
+        raise BadResponse("the answer was withheld by the provider's content filter")
+
+
+def parse_completion(payload: bytes) -> Completion:
+    """A non-streaming response body, or BadResponse saying what is wrong with it."""
+    try:
+        data = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        raise BadResponse("the response is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadResponse("the response is not a JSON object")
+    if isinstance(data.get("error"), dict):
+        raise BadResponse(f"the provider sent an error: {error_message(data)}")
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise BadResponse("the response has no choices")
+    message = choices[0].get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(content, str) or not content.strip():
+        raise BadResponse("the response has no content")
+    finish_reason = choices[0].get("finish_reason")
+    _check_finish(finish_reason)
+    return Completion(content, _usage(data.get("usage")), finish_reason)
+
+
+def error_message(data: Any) -> str:
+    """The human message of an OpenAI-style error body, if any."""
+    if isinstance(data, dict):
+        error = data.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return error["message"][:300]
+        if isinstance(error, str):
+            return error[:300]
+        if isinstance(data.get("message"), str):
+            return data["message"][:300]
+    return ""
+
+
+def error_code(data: Any) -> str | None:
+    if isinstance(data, dict) and isinstance(data.get("error"), dict):
+        code = data["error"].get("code") or data["error"].get("type")
+        return code if isinstance(code, str) else None
+    return None
+
+
+class StreamAssembler:
+    """Accumulates `chat.completion.chunk` events into one Completion.
+
+    A stream is complete only when it says so (`[DONE]` or a finish_reason); anything else is a
+    cut-off answer that must not reach the user.
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._usage: TokenUsage | None = None
+        self._finish_reason: str | None = None
+        self._done = False
+
+    def feed(self, data: str) -> None:
+        if data.strip() == "[DONE]":
+            self._done = True
+            return
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            raise BadResponse("the stream carried a malformed event") from None
+        if not isinstance(chunk, dict):
+            raise BadResponse("the stream carried a malformed event")
+        if "error" in chunk:
+            raise BadResponse(f"the stream carried an error: {error_message(chunk)}")
+        self._usage = _usage(chunk.get("usage")) or self._usage
+        for choice in _dicts(chunk.get("choices")):
+            delta = choice.get("delta")
+            if isinstance(delta, dict) and isinstance(delta.get("content"), str):
+                self._parts.append(delta["content"])
+            if choice.get("finish_reason"):
+                self._finish_reason = str(choice["finish_reason"])
+
+    def result(self) -> Completion:
+        if not self._done and self._finish_reason is None:
+            raise BadResponse("the stream ended before the answer was complete")
+        _check_finish(self._finish_reason)
+        text = "".join(self._parts)
+        if not text.strip():
+            raise BadResponse("the response has no content")
+        return Completion(text, self._usage, self._finish_reason)
+
+
+def _dicts(value: Any) -> Iterable[dict[str, Any]]:
+    if isinstance(value, list):
+        return (item for item in value if isinstance(item, dict))
+    return ()

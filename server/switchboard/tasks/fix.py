@@ -1,0 +1,96 @@
+"""Edits of a range: fixing a diagnostic, rewriting a selection, or a user-defined action.
+
+The model sees a bounded window around the lines, never the whole file, and answers with the
+replacement for exactly those lines; the result is a minimal edit inside them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from ..config import Config
+from ..gateway import Ask
+from ..gateway.policy import route_for_size
+from .answers import code_block
+from .edits import LineReplacement, TextEdit, checked_replacement
+from .privacy import Redactor
+from .prompts import edit_prompt
+from .source import Source, python_parses
+from .window import redacted_lines
+
+FIX_INSTRUCTION = "Fix this problem reported by a linter or compiler: {message}"
+FIX_WITHOUT_MESSAGE = "Fix any bug in these lines."
+REWRITE_INSTRUCTION = (
+    "Improve these lines: make them clearer, simpler and more idiomatic without changing "
+    "what they do."
+)
+DOCSTRING_INSTRUCTION = (
+    "Add a concise docstring or doc comment to the function, class or module in these lines, "
+    "in the language's usual style. Do not change any code."
+)
+
+
+@dataclass(frozen=True)
+class EditResult:
+    replacement: LineReplacement
+
+    @property
+    def edit(self) -> TextEdit:
+        return self.replacement.edit()
+
+    @property
+    def diff(self) -> str:
+        return self.replacement.unified_diff()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "diff": self.diff,
+            "start_line": self.replacement.start + 1,
+            "end_line": self.replacement.end + 1,
+            "edit": self.edit.to_json(),
+        }
+
+
+def clamp_lines(source: Source, start: int, end: int) -> tuple[int, int]:
+    """0-based inclusive line range, clamped into the file and put in order."""
+    last = max(0, source.line_count - 1)
+    start, end = max(0, min(start, last)), max(0, min(end, last))
+    return min(start, end), max(start, end)
+
+
+def edit_ask(
+    config: Config,
+    source: Source,
+    start: int,
+    end: int,
+    *,
+    instruction: str,
+    task: str = "fix",
+    route: str | None = None,
+) -> Ask[EditResult]:
+    """Ask for a replacement of lines start..end (0-based, inclusive)."""
+    start, end = clamp_lines(source, start, end)
+    knobs = config.task(task)
+    route = route or route_for_size(task, end - start + 1, knobs.large_fix_lines, config.routes)
+    redactor = Redactor(enabled=config.privacy.redact_secrets)
+    context = knobs.context_lines
+    lines = redacted_lines(source, start - context, end + 1 + context, redactor)
+    prompt = edit_prompt(source, lines, start, end, instruction=instruction, context_lines=context)
+
+    @cache
+    def original_parses() -> bool:
+        return source.language != "python" or python_parses(source.text)
+
+    def parse(answer: str) -> EditResult:
+        code = redactor.restore(code_block(answer))
+        return EditResult(
+            checked_replacement(source, start, end, code, original_parses=original_parses())
+        )
+
+    return Ask(task=task, route=route, prompt=prompt, parse=parse)
+
+
+def fix_instruction(message: str | None) -> str:
+    return FIX_INSTRUCTION.format(message=message.strip()) if message else FIX_WITHOUT_MESSAGE

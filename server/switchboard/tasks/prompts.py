@@ -1,0 +1,114 @@
+"""The prompt protocol every model can follow, fast or strong, local or hosted."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..gateway import Message, Prompt
+from .answers import fence_for
+from .source import Source
+
+EDIT_SYSTEM = (
+    "You are a precise code editor working inside a programmer's editor. You receive part of a "
+    "{language} file: the lines to change, in their own code block, with surrounding context "
+    "given separately. Reply with the full replacement for exactly the lines to change, in ONE "
+    "fenced code block, and nothing else: no explanation, no surrounding context, no line "
+    "numbers. Keep the original indentation and style. Leave placeholders like __SWB_SECRET_1__ "
+    "exactly as they are."
+)
+
+EXPLAIN_SYSTEM = (
+    "You explain code to a programmer who is hovering over it in their editor. Answer in short "
+    "markdown: two to five sentences or bullets, no headings, no restating of the code. Say what "
+    "it does and anything surprising about it."
+)
+
+REVIEW_SYSTEM = (
+    "You are a meticulous code reviewer. Review the whole file. Report real problems only: bugs, "
+    "security issues, broken error handling, clear performance problems; not style nits. Answer "
+    "with JSON only, in this shape: "
+    '{"findings": [{"line": 12, "end_line": 14, "severity": "error", "message": "what is wrong '
+    'and why", "suggestion": "replacement code for lines line..end_line, or null"}]}. '
+    "Lines are 1-based and refer to the numbers shown. severity is one of error, warning, info, "
+    "hint. A suggestion must be the complete replacement of those lines, properly indented. Use "
+    '{"findings": []} when there is nothing to report.'
+)
+
+
+def _block(code: str, language: str) -> str:
+    fence = fence_for(code)
+    return f"{fence}{language}\n{code}\n{fence}"
+
+
+def _window(lines: Sequence[str], start: int, end: int, context: int) -> tuple[str, str, int, int]:
+    """Context before and after lines start..end, at most `context` lines each side."""
+    before_start = max(0, start - context)
+    after_end = min(len(lines), end + 1 + context)
+    before = "".join(lines[before_start:start])
+    after = "".join(lines[end + 1 : after_end])
+    return before.rstrip("\r\n"), after.rstrip("\r\n"), before_start, after_end
+
+
+def edit_prompt(
+    source: Source,
+    redacted: Sequence[str],
+    start: int,
+    end: int,
+    *,
+    instruction: str,
+    context_lines: int,
+) -> Prompt:
+    """Lines start..end to rewrite following `instruction` (0-based, inclusive).
+
+    `redacted` holds the file's lines with secrets replaced (at least those that are sent).
+    """
+    language = source.language
+    target = "".join(redacted[start : end + 1]).rstrip("\r\n")
+    before, after, before_start, after_end = _window(redacted, start, end, context_lines)
+    parts = [f"File: {source.name} ({language})", f"Task: {instruction}"]
+    if before:
+        parts.append(
+            f"Context before (lines {before_start + 1}-{start}):\n{_block(before, language)}"
+        )
+    parts.append(f"Lines to change (lines {start + 1}-{end + 1}):\n{_block(target, language)}")
+    if after:
+        parts.append(f"Context after (lines {end + 2}-{after_end}):\n{_block(after, language)}")
+    parts.append(
+        f"Reply with the replacement for lines {start + 1}-{end + 1} only, "
+        "in one fenced code block."
+    )
+    return Prompt(
+        (
+            Message("system", EDIT_SYSTEM.format(language=language)),
+            Message("user", "\n\n".join(parts)),
+        )
+    )
+
+
+def explain_prompt(
+    source: Source, redacted: Sequence[str], line: int, symbol: str | None, *, context_lines: int
+) -> Prompt:
+    language = source.language
+    before, after, before_start, _ = _window(redacted, line, line, context_lines)
+    focus = redacted[line].rstrip("\r\n")
+    code = "\n".join(part for part in (before, focus, after) if part)
+    subject = f"`{symbol}` on line {line + 1}" if symbol else f"line {line + 1}"
+    text = (
+        f"File: {source.name} ({language}), lines {before_start + 1} onwards:\n"
+        f"{_block(code, language)}\n\n"
+        f"The line in question:\n{_block(focus.strip(), language)}\n\n"
+        f"Explain {subject}."
+    )
+    return Prompt((Message("system", EXPLAIN_SYSTEM), Message("user", text)), max_output_tokens=400)
+
+
+def review_prompt(source: Source, redacted: Sequence[str]) -> Prompt:
+    width = len(str(len(redacted)))
+    numbered = "\n".join(
+        f"{n:>{width}}| {line.rstrip(chr(13) + chr(10))}" for n, line in enumerate(redacted, 1)
+    )
+    text = (
+        f"File: {source.name} ({source.language}), {source.line_count} lines:\n"
+        f"{_block(numbered, source.language)}"
+    )
+    return Prompt((Message("system", REVIEW_SYSTEM), Message("user", text)), json_answer=True)

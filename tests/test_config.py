@@ -1,0 +1,113 @@
+"""The configuration: lookup order, layering over built-ins, and errors that name the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from switchboard.config import ConfigError, config_from_mapping, load_config
+
+
+def load(raw, env=None):
+    return config_from_mapping(raw, environ=env or {}, source="test.toml")
+
+
+def test_builtin_defaults_work_with_only_a_local_ollama():
+    config = load({})
+    assert set(config.providers) == {"local"}
+    assert config.route("fix") == ("local-fast",)
+    assert config.providers["local"].base_url == "http://127.0.0.1:11434/v1"
+
+
+def test_builtin_defaults_put_hosted_fast_models_first_when_keys_are_set():
+    config = load({}, {"SHAREAI_API_KEY": "x", "OPENROUTER_API_KEY": "y"})
+    assert config.route("fix") == (
+        "shareai-fast",
+        "openrouter-fast",
+        "local-fast",
+        "shareai-strong",
+        "openrouter-strong",
+    )
+    assert config.route("review")[0] == "shareai-strong"
+    assert "openai" not in config.providers
+
+
+def test_file_entries_replace_builtins_of_the_same_name():
+    config = load(
+        {
+            "providers": {"shareai": {"base_url": "https://example.test/v1", "api_key_env": "K"}},
+            "models": {"fast": {"provider": "shareai", "model": "m1", "context_window": 4096}},
+            "routes": {"fix": ["fast", "local-fast"]},
+            "cache": {"ttl_s": 60},
+        }
+    )
+    assert config.providers["shareai"].base_url == "https://example.test/v1"
+    assert config.models["fast"].context_window == 4096
+    assert config.route("fix") == ("fast", "local-fast")
+    assert config.route("explain") == ("local-fast",)  # built-in route kept
+    assert config.cache.ttl_s == 60
+    assert config.cache.max_entries == 20000  # other cache keys keep their defaults
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"models": {"m": {"provider": "local", "model": "x", "context_window": "big"}}},
+         "models.m.context_window: expected an integer, got a string"),
+        ({"models": {"m": {"provider": "local", "model": "x", "colour": 1}}},
+         "models.m.colour: unknown key"),
+        ({"models": {"m": {"provider": "local"}}}, "models.m.model: required key missing"),
+        ({"routes": {"fix": "local-fast"}}, "routes.fix: expected an array of strings"),
+        ({"routes": {"fix": ["nope"]}}, "routes.fix: unknown model 'nope'"),
+        ({"models": {"m": {"provider": "ghost", "model": "x"}}},
+         "models.m.provider: unknown provider 'ghost'"),
+        ({"cache": {"ttl_s": True}}, "cache.ttl_s: expected a number, got a boolean"),
+        ({"tasks": {"fix": {"deadline_s": 0}}}, "tasks.fix.deadline_s: must be positive"),
+        ({"bogus": {}}, "bogus: unknown key"),
+        ({"models": {"m": {"provider": "local", "model": "x", "max_tokens_field": "n"}}},
+         "models.m.max_tokens_field: must be one of"),
+        ({"providers": {"p": {"base_url": "http://example.com/v1"}}},
+         "providers.p.base_url: 'http://example.com/v1' uses plain http to a non-loopback host"),
+        ({"providers": {"p": {"base_url": "ftp://example.com"}}}, "is not an http(s) URL"),
+        ({"actions": {"a": {"title": "T", "prompt": "P", "route": "nope"}}},
+         "actions.a.route: unknown route 'nope'"),
+    ],
+)
+def test_a_bad_config_names_the_key(raw, message):
+    with pytest.raises(ConfigError) as info:
+        load(raw)
+    assert message in str(info.value)
+    assert str(info.value).startswith("test.toml: ")
+
+
+def test_plain_http_is_allowed_to_loopback_and_when_the_user_opts_in():
+    load({"providers": {"a": {"base_url": "http://localhost:8000/v1"}}})
+    load({"providers": {"b": {"base_url": "http://[::1]:8000/v1"}}})
+    load({"providers": {"c": {"base_url": "http://10.0.0.5/v1", "allow_insecure_http": True}}})
+
+
+def test_lookup_order_is_flag_then_environment_then_user_file(tmp_path, monkeypatch):
+    flag = tmp_path / "flag.toml"
+    flag.write_text('[cache]\nttl_s = 1\n')
+    env = tmp_path / "env.toml"
+    env.write_text('[cache]\nttl_s = 2\n')
+    assert load_config(flag, {"SWITCHBOARD_CONFIG": str(env)}).cache.ttl_s == 1
+    assert load_config(None, {"SWITCHBOARD_CONFIG": str(env)}).cache.ttl_s == 2
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    user = tmp_path / "xdg" / "switchboard" / "config.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text('[cache]\nttl_s = 3\n')
+    assert load_config(None, {}).cache.ttl_s == 3
+
+
+def test_invalid_toml_and_missing_files_are_one_clear_error(tmp_path):
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[models\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(broken, {})
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "missing.toml", {})
+
+
+def test_api_key_never_appears_in_the_config_repr():
+    config = load({"providers": {"p": {"base_url": "https://x.test/v1", "api_key": "sk-secret-1"}}})
+    assert "sk-secret-1" not in repr(config)
