@@ -117,3 +117,16 @@ def test_source_lines_and_offsets_handle_crlf_lone_cr_and_tabs():
     assert source.offset(Position(1, 1)) == 4
     assert source.offset(Position(9, 0)) == len(source.text)
     assert source.offset(Position(0, 99)) == 1  # clamped to the line's end
+
+
+def test_context_the_model_echoed_back_is_not_duplicated():
+    source = Source("def add(a, b):\n    return a - b\n\nprint(add(1, 2))\n", "m.py")
+    echoed = "def add(a, b):\n    return a + b\n\nprint(add(1, 2))"
+    replacement = checked_replacement(source, 1, 1, echoed)
+    assert replacement.new_text() == "def add(a, b):\n    return a + b\n\nprint(add(1, 2))\n"
+
+
+def test_a_longer_answer_that_is_not_an_echo_is_kept_whole():
+    source = Source("x = 1\ny = 2\n", "m.py")
+    replacement = checked_replacement(source, 1, 1, "y = 2\nz = 3")
+    assert replacement.new_text() == "x = 1\ny = 2\nz = 3\n"

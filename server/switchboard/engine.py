@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .config import Config
-from .gateway import Answer, Gateway
+from .gateway import Answer, Ask, Gateway
 from .tasks import (
     DOCSTRING_INSTRUCTION,
     REWRITE_INSTRUCTION,
@@ -27,6 +27,9 @@ from .tasks import (
     review_ask,
 )
 
+T = TypeVar("T")
+
+# Selection actions every user gets: name -> (title, instruction, route).
 BUILTIN_EDITS = {
     "rewrite": ("Rewrite with AI: improve selection", REWRITE_INSTRUCTION, "fix"),
     "docstring": ("Add docstring with AI", DOCSTRING_INSTRUCTION, "fix"),
@@ -45,6 +48,12 @@ class Engine:
     ) -> Engine:
         return cls(config, Gateway.create(config, environ=environ), root=root)
 
+    def reconfigure(self, config: Config) -> None:
+        self.config = config
+        self.gateway.reconfigure(config)
+
+    # -- preparing asks (no I/O) --------------------------------------------------------------
+
     def excluded_reason(self, path: str | None) -> str | None:
         if path is None:
             return None
@@ -56,15 +65,14 @@ class Engine:
         if reason is not None and source.path is not None:
             raise ExcludedFile(source.path, reason)
 
-    async def fix(
+    def fix_ask(
         self, source: Source, start: int, end: int, message: str | None = None
-    ) -> Answer[EditResult]:
+    ) -> Ask[EditResult]:
         """Fix lines start..end (0-based, inclusive), optionally for a diagnostic's message."""
         self.guard(source)
-        ask = edit_ask(self.config, source, start, end, instruction=fix_instruction(message))
-        return await self.gateway.ask(ask)
+        return edit_ask(self.config, source, start, end, instruction=fix_instruction(message))
 
-    async def edit(self, source: Source, start: int, end: int, action: str) -> Answer[EditResult]:
+    def edit_ask(self, source: Source, start: int, end: int, action: str) -> Ask[EditResult]:
         """A selection action: a built-in one (`rewrite`, `docstring`) or one from the config."""
         self.guard(source)
         if action in self.config.actions:
@@ -74,20 +82,42 @@ class Engine:
             _, instruction, route = BUILTIN_EDITS[action]
         else:
             raise KeyError(f"unknown action {action!r}")
-        ask = edit_ask(
+        return edit_ask(
             self.config, source, start, end, instruction=instruction, task=route, route=route
         )
+
+    def explain_ask(
+        self, source: Source, line: int, character: int | None = None
+    ) -> Ask[Explanation]:
+        self.guard(source)
+        return explain_ask(self.config, source, line, character)
+
+    def review_ask(self, source: Source) -> Ask[Review]:
+        self.guard(source)
+        return review_ask(self.config, source)
+
+    # -- answering ------------------------------------------------------------------------------
+
+    async def ask(self, ask: Ask[T]) -> Answer[T]:
         return await self.gateway.ask(ask)
+
+    def cached(self, ask: Ask[T]) -> Answer[T] | None:
+        return self.gateway.cached(ask)
+
+    async def fix(
+        self, source: Source, start: int, end: int, message: str | None = None
+    ) -> Answer[EditResult]:
+        return await self.ask(self.fix_ask(source, start, end, message))
 
     async def explain(
         self, source: Source, line: int, character: int | None = None
     ) -> Answer[Explanation]:
-        self.guard(source)
-        return await self.gateway.ask(explain_ask(self.config, source, line, character))
+        return await self.ask(self.explain_ask(source, line, character))
 
     async def review(self, source: Source) -> Answer[Review]:
-        self.guard(source)
-        return await self.gateway.ask(review_ask(self.config, source))
+        return await self.ask(self.review_ask(source))
+
+    # -- housekeeping ---------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
         cache = self.gateway.cache

@@ -78,9 +78,9 @@ def config_from_mapping(
     merged["models"] = {**_unstructure(models), **_table(raw, "models", source)}
     merged["routes"] = {**{k: list(v) for k, v in routes.items()}, **_table(raw, "routes", source)}
     try:
-        config = _converter.structure(merged, Config)
+        config = strict_converter.structure(merged, Config)
     except Exception as exc:  # cattrs raises exception groups naming each bad field
-        raise ConfigError(f"{source}: {_describe(exc)}") from None
+        raise ConfigError(f"{source}: {describe_errors(exc)}") from None
     config = attrs.evolve(config, source=source)
     problems = list(_semantic_problems(config))
     if problems:
@@ -96,12 +96,13 @@ def _table(raw: Mapping[str, Any], key: str, source: str) -> dict[str, Any]:
 
 
 def _unstructure(items: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _converter.unstructure(item) for name, item in items.items()}
+    return {name: strict_converter.unstructure(item) for name, item in items.items()}
 
 
 # -- structuring with strict scalar types ---------------------------------------------------
 
-_converter = cattrs.Converter(forbid_extra_keys=True)
+# Shared with the editor settings: TOML and JSON values are already typed, so nothing coerces.
+strict_converter = cattrs.Converter(forbid_extra_keys=True)
 
 
 def _strict(kind: type, accepts: tuple[type, ...], label: str) -> None:
@@ -112,7 +113,7 @@ def _strict(kind: type, accepts: tuple[type, ...], label: str) -> None:
             raise TypeError(f"expected {label}, got {_kind_of(value)}")
         return kind(value)
 
-    _converter.register_structure_hook(kind, structure)
+    strict_converter.register_structure_hook(kind, structure)
 
 
 def _kind_of(value: Any) -> str:
@@ -141,7 +142,7 @@ def _structure_str_tuple(value: Any, _: type) -> tuple[str, ...]:
     return tuple(value)
 
 
-_converter.register_structure_hook_func(lambda t: t == tuple[str, ...], _structure_str_tuple)
+strict_converter.register_structure_hook_func(lambda t: t == tuple[str, ...], _structure_str_tuple)
 
 
 def _format_exception(exc: BaseException, _type: Any) -> str:
@@ -160,7 +161,7 @@ def _format_exception(exc: BaseException, _type: Any) -> str:
     return f"invalid value ({exc})"
 
 
-def _describe(exc: Exception) -> str:
+def describe_errors(exc: Exception) -> str:
     messages = []
     for line in transform_error(exc, path="$", format_exception=_format_exception):
         message, _, path = line.rpartition(" @ ")

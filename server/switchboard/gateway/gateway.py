@@ -163,6 +163,17 @@ class Gateway:
         router = Router(config, clients, HealthBoard(config.breaker), usage)
         return cls(config=config, router=router, cache=cache, usage=usage, http=http)
 
+    def cached(self, ask: Ask[T]) -> Answer[T] | None:
+        """The cached answer for `ask` (labelled fresh or stale), without asking any model."""
+        if self.cache is None or not ask.use_cache:
+            return None
+        chain = self.config.route(ask.route)
+        entry = self.cache.lookup(cache_key(ask.task, ask.route, chain, ask.prompt))
+        if entry is None:
+            return None
+        state = CacheState.FRESH if self.cache.is_fresh(entry) else CacheState.STALE
+        return self._from_cache(ask, entry, state, ())
+
     async def ask(self, ask: Ask[T]) -> Answer[T]:
         """Answer from a fresh cache entry, else from the route, else from a stale entry."""
         chain = self.config.route(ask.route)
@@ -235,6 +246,11 @@ class Gateway:
             attempts=attempts,
             notices=notices,
         )
+
+    def reconfigure(self, config: Config) -> None:
+        """Adopt new routes and knobs (providers are fixed for the gateway's life)."""
+        self.config = config
+        self.router.config = config
 
     def provider_health(self) -> dict[str, dict[str, object]]:
         return self.router.health.snapshot(self._clock())

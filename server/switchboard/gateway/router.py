@@ -108,7 +108,7 @@ class Router:
         usage: UsageLog,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._config = config
+        self.config = config
         self._clients = clients
         self.health = health
         self._usage = usage
@@ -276,7 +276,7 @@ class _Run(Generic[T]):
 
     def _next_candidate(self) -> tuple[_Candidate, bool] | None:
         """The next candidate worth sending to, recording every one skipped on the way."""
-        config = self.router._config
+        config = self.router.config
         chain = self.request.chain
         while self._next_index < len(chain):
             alias = chain[self._next_index]

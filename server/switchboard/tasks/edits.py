@@ -95,11 +95,42 @@ def _indent_of(lines: list[str]) -> str:
     return common
 
 
+def _drop_echoed_context(source: Source, start: int, end: int, new_lines: list[str]) -> list[str]:
+    """Models often repeat lines around the ones they were asked to change. Those lines are
+    already in the file: drop an echoed prefix (the lines just before the range) and an echoed
+    suffix (the lines just after), as long as something of the answer remains."""
+    spare = len(new_lines) - (end - start + 1)
+    stripped = [line.strip() for line in new_lines]
+
+    def echoed(count: int, context: list[str], at_start: bool) -> bool:
+        part = stripped[:count] if at_start else stripped[len(stripped) - count :]
+        return part == context and any(part)
+
+    lead = 0
+    for count in range(min(spare, start, _ECHO_LINES), 0, -1):
+        before = [source.line_text(i).strip() for i in range(start - count, start)]
+        if echoed(count, before, at_start=True):
+            lead = count
+            break
+    spare -= lead
+    trail = 0
+    for count in range(min(spare, source.line_count - end - 1, _ECHO_LINES), 0, -1):
+        after = [source.line_text(i).strip() for i in range(end + 1, end + 1 + count)]
+        if echoed(count, after, at_start=False):
+            trail = count
+            break
+    return new_lines[lead : len(new_lines) - trail]
+
+
+_ECHO_LINES = 8
+
+
 def fit_replacement(source: Source, start: int, end: int, code: str) -> LineReplacement:
     """Shape a model's code for lines start..end: the file's indentation and line endings,
     and a final line ending where the original had one."""
     old_lines = [line.rstrip("\r\n") for line in source.lines[start : end + 1]]
     new_lines = code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    new_lines = _drop_echoed_context(source, start, end, new_lines)
     # Models often drop the block's indentation; put it back if all of it went missing.
     old_indent = _indent_of(old_lines)
     if old_indent and not _indent_of(new_lines):
@@ -125,3 +156,26 @@ def checked_replacement(
         if original_parses and not python_parses(replacement.new_text()):
             raise InvalidAnswer("the edited file would no longer parse")
     return replacement
+
+
+def relocate(replacement: LineReplacement, current: Source) -> LineReplacement | None:
+    """The same replacement on `current`, a later version of the text, or None.
+
+    The replaced lines must still exist verbatim; if they moved (lines added above), the
+    occurrence nearest to the original place is used. Otherwise the answer no longer fits and
+    must not be applied.
+    """
+    block = replacement.source.lines[replacement.start : replacement.end + 1]
+    size = len(block)
+    if current is replacement.source or current.text == replacement.source.text:
+        return LineReplacement(current, replacement.start, replacement.end, replacement.new_lines)
+    lines = current.lines
+    best: int | None = None
+    first = block[0] if block else ""
+    for index in range(0, len(lines) - size + 1):
+        nearer = best is None or abs(index - replacement.start) < abs(best - replacement.start)
+        if nearer and lines[index] == first and lines[index : index + size] == block:
+            best = index
+    if best is None:
+        return None
+    return LineReplacement(current, best, best + size - 1, replacement.new_lines)

@@ -13,7 +13,7 @@ from .source import Source
 from .window import redacted_lines
 
 MAX_EXPLANATION_CHARS = 4000
-_WORD = re.compile(r"[A-Za-z_$][\w$]*")
+WORD = re.compile(r"[A-Za-z_$][\w$]*")
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Explanation:
 
 
 def symbol_at(line_text: str, character: int) -> str | None:
-    for match in _WORD.finditer(line_text):
+    for match in WORD.finditer(line_text):
         if match.start() <= character <= match.end():
             return match.group(0)
     return None

@@ -155,6 +155,10 @@ def _split_lines(text: str) -> list[str]:
     return lines
 
 
+def count_line_breaks(text: str) -> int:
+    return len(_EOL.findall(text))
+
+
 def python_parses(text: str) -> bool:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SyntaxWarnings for odd escapes are not our concern

@@ -1,0 +1,109 @@
+"""What a workspace may change: DESIGN.md's trust rule, in one place.
+
+A cloned repository (its `.switchboard.toml`) or an editor's workspace settings may pick among
+the user's models, reorder routes, tune harmless knobs and add exclusions and actions. It may not
+add a provider, change a base URL, set a key, move the cache, or turn redaction off: those come
+from the user's own config only, so a repository cannot redirect the user's key or code.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .loader import ConfigError, describe_errors, strict_converter
+from .schema import ActionConfig, Config, TaskConfig
+
+PROJECT_FILE = ".switchboard.toml"
+_ALLOWED = ("routes", "tasks", "actions", "privacy")
+
+
+def apply_overlay(
+    config: Config, overlay: Mapping[str, Any], origin: str
+) -> tuple[Config, list[str]]:
+    """`config` with the allowed parts of `overlay` applied, and warnings about the rest."""
+    warnings: list[str] = []
+    refused = [key for key in overlay if key not in _ALLOWED]
+    routes = dict(config.routes)
+    for task, chain in _mapping(overlay.get("routes"), "routes", warnings).items():
+        if not isinstance(chain, list) or not all(isinstance(a, str) for a in chain) or not chain:
+            warnings.append(f"{origin}: routes.{task} must be a non-empty list of model names")
+            continue
+        unknown = [alias for alias in chain if alias not in config.models]
+        if unknown:
+            warnings.append(
+                f"{origin}: routes.{task} names models your config does not define "
+                f"({', '.join(unknown)}); the route is unchanged"
+            )
+            continue
+        routes[task] = tuple(chain)
+    tasks = config.tasks
+    for task, knobs in _mapping(overlay.get("tasks"), "tasks", warnings).items():
+        current = getattr(tasks, task, None)
+        if not isinstance(current, TaskConfig) or not isinstance(knobs, Mapping):
+            warnings.append(f"{origin}: tasks.{task} is not a task with settings")
+            continue
+        try:
+            merged = strict_converter.structure(
+                {**strict_converter.unstructure(current), **knobs}, TaskConfig
+            )
+        except Exception as exc:
+            warnings.append(f"{origin}: {_prefix(f'tasks.{task}', describe_errors(exc))}")
+            continue
+        tasks = attrs.evolve(tasks, **{task: merged})
+    actions = dict(config.actions)
+    for name, raw in _mapping(overlay.get("actions"), "actions", warnings).items():
+        try:
+            action = strict_converter.structure(raw, ActionConfig)
+        except Exception as exc:
+            warnings.append(f"{origin}: {_prefix(f'actions.{name}', describe_errors(exc))}")
+            continue
+        if action.route not in routes:
+            warnings.append(f"{origin}: actions.{name}.route: unknown route {action.route!r}")
+            continue
+        actions[name] = action
+    privacy = config.privacy
+    raw_privacy = _mapping(overlay.get("privacy"), "privacy", warnings)
+    for key, value in raw_privacy.items():
+        if key == "exclude" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            privacy = attrs.evolve(privacy, exclude=(*privacy.exclude, *value))
+        else:
+            refused.append(f"privacy.{key}")
+    if refused:
+        warnings.append(
+            f"{origin}: ignored {', '.join(sorted(refused))}: providers, models, keys, base URLs, "
+            "the cache and redaction can only be set in your user config"
+        )
+    updated = attrs.evolve(config, routes=routes, tasks=tasks, actions=actions, privacy=privacy)
+    return updated, warnings
+
+
+def _mapping(value: Any, key: str, warnings: list[str]) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        warnings.append(f"{key} must be a table")
+        return {}
+    return value
+
+
+def _prefix(path: str, description: str) -> str:
+    return "; ".join(f"{path}.{part}" for part in description.split("; "))
+
+
+def load_project_overlay(root: Path) -> tuple[dict[str, Any], str | None]:
+    """The project's `.switchboard.toml` as a mapping, or an error message."""
+    path = root / PROJECT_FILE
+    if not path.is_file():
+        return {}, None
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8")), None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return {}, f"{path}: ignored, it cannot be read ({exc})"
+
+
+__all__ = ["PROJECT_FILE", "ConfigError", "apply_overlay", "load_project_overlay"]

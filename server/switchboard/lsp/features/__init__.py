@@ -1,0 +1,1 @@
+"""One module per editor feature; `server.py` wires them to LSP methods."""

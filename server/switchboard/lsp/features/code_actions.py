@@ -1,0 +1,240 @@
+"""Code actions: listed instantly (no model is called), computed on resolve.
+
+Listing offers `Fix with AI: …` for each diagnostic in the request (any source), selection
+actions when text is selected, the review's own suggestions, and `AI: Review file`. The edit is
+computed in `codeAction/resolve`, or, for clients that cannot resolve, by the
+`switchboard.applyAction` command, which applies it with `workspace/applyEdit`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from ...engine import BUILTIN_EDITS
+from ...gateway import NoAnswer
+from ...tasks import ExcludedFile, LineReplacement
+from ...tasks.edits import relocate
+from ..edits import workspace_edit
+from ..positions import from_client
+
+if TYPE_CHECKING:
+    from ..server import SwitchboardServer
+
+log = logging.getLogger(__name__)
+
+APPLY_COMMAND = "switchboard.applyAction"
+REVIEW_COMMAND = "switchboard.review"
+KINDS = [
+    types.CodeActionKind.QuickFix,
+    types.CodeActionKind.RefactorRewrite,
+    types.CodeActionKind.Source,
+]
+_TITLE_CHARS = 80
+
+
+def _wanted(kind: str, only: list[str] | None) -> bool:
+    """LSP: `only` lists kinds or their parents (`refactor` covers `refactor.rewrite`)."""
+    return only is None or any(kind == want or kind.startswith(want + ".") for want in only)
+
+
+def _title_message(message: str) -> str:
+    first = message.strip().splitlines()[0] if message.strip() else "problem"
+    return first if len(first) <= _TITLE_CHARS else first[: _TITLE_CHARS - 1] + "…"
+
+
+def fingerprint(lines: list[str]) -> str:
+    return hashlib.sha1("".join(lines).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def list_actions(
+    server: SwitchboardServer, params: types.CodeActionParams
+) -> list[types.CodeAction] | None:
+    uri = params.text_document.uri
+    document = server.documents.get(uri)
+    if document is None or server.engine.excluded_reason(document.path):
+        return None
+    only = params.context.only
+    source = document.source
+    actions: list[types.CodeAction] = []
+    if _wanted(types.CodeActionKind.QuickFix, only):
+        for diagnostic in params.context.diagnostics:
+            suggestion = server.review.suggestion_action(uri, diagnostic)
+            if suggestion is not None:
+                actions.append(suggestion)
+            start = from_client(source, diagnostic.range.start, server.encoding)
+            end = from_client(source, diagnostic.range.end, server.encoding)
+            last = _last_line(start.line, end)
+            data = _data(document.version, uri, start.line, last, source.lines, "fix")
+            data["message"] = diagnostic.message
+            actions.append(
+                _action(
+                    server,
+                    f"Fix with AI: {_title_message(diagnostic.message)}",
+                    types.CodeActionKind.QuickFix,
+                    data,
+                    diagnostics=[diagnostic],
+                )
+            )
+    selection = params.range
+    if (
+        server.settings.code_actions.selection
+        and _wanted(types.CodeActionKind.RefactorRewrite, only)
+        and (selection.start.line, selection.start.character)
+        != (selection.end.line, selection.end.character)
+    ):
+        start = from_client(source, selection.start, server.encoding)
+        end = from_client(source, selection.end, server.encoding)
+        last = _last_line(start.line, end)
+        choices = [(name, title) for name, (title, _, _) in BUILTIN_EDITS.items()]
+        choices += [(name, action.title) for name, action in server.engine.config.actions.items()]
+        for name, title in choices:
+            data = _data(document.version, uri, start.line, last, source.lines, "edit")
+            data["action"] = name
+            actions.append(_action(server, title, types.CodeActionKind.RefactorRewrite, data))
+    if _wanted(types.CodeActionKind.Source, only):
+        actions.append(
+            types.CodeAction(
+                title="AI: Review file",
+                kind=types.CodeActionKind.Source,
+                command=types.Command(
+                    title="AI: Review file", command=REVIEW_COMMAND, arguments=[uri]
+                ),
+            )
+        )
+    return actions
+
+
+def _last_line(start_line: int, end: Any) -> int:
+    """A range ending at column 0 of a later line does not include that line."""
+    if end.line > start_line and end.character == 0:
+        return end.line - 1
+    return max(start_line, end.line)
+
+
+def _data(
+    version: int, uri: str, start: int, end: int, lines: list[str], kind: str
+) -> dict[str, Any]:
+    return {
+        "switchboard": 1,
+        "kind": kind,
+        "uri": uri,
+        "version": version,
+        "start": start,
+        "end": end,
+        "fingerprint": fingerprint(lines[start : end + 1]),
+    }
+
+
+def _action(
+    server: SwitchboardServer,
+    title: str,
+    kind: str,
+    data: dict[str, Any],
+    diagnostics: list[types.Diagnostic] | None = None,
+) -> types.CodeAction:
+    action = types.CodeAction(title=title, kind=kind, diagnostics=diagnostics, data=data)
+    if not server.client_resolves_edits:
+        action.command = types.Command(title=title, command=APPLY_COMMAND, arguments=[data])
+    return action
+
+
+async def resolve_action(server: SwitchboardServer, action: types.CodeAction) -> types.CodeAction:
+    """Compute the action's edit. Actions that are not ours (or have no data) come back as is."""
+    data = action.data
+    if not isinstance(data, dict) or data.get("switchboard") != 1 or action.edit is not None:
+        return action
+    edit = await compute_edit(server, data)
+    if edit is not None:
+        action.edit = edit
+    return action
+
+
+async def apply_action(server: SwitchboardServer, data: Any) -> bool:
+    """For clients without resolve support: compute the edit and ask the client to apply it."""
+    if not isinstance(data, dict) or data.get("switchboard") != 1:
+        return False
+    edit = await compute_edit(server, data)
+    if edit is None:
+        return False
+    # Shielded: cancelling this command must not cancel pygls' pending reply future (pygls #621).
+    result = await asyncio.shield(
+        server.workspace_apply_edit_async(
+            types.ApplyWorkspaceEditParams(edit=edit, label="Switchboard")
+        )
+    )
+    return bool(result and result.applied)
+
+
+async def compute_edit(
+    server: SwitchboardServer, data: dict[str, Any]
+) -> types.WorkspaceEdit | None:
+    uri = data.get("uri")
+    document = server.documents.get(uri) if isinstance(uri, str) else None
+    if document is None:
+        return None
+    try:
+        start, end = int(data["start"]), int(data["end"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    source = document.source
+    if data.get("version") != document.version:
+        # The text changed since the action was listed: find the same lines again.
+        start, end = _reanchor(source.lines, start, end, str(data.get("fingerprint", "")))
+        if start < 0:
+            server.notifier.declined(
+                "Switchboard: the code changed since this action was offered; ask again."
+            )
+            return None
+    engine = server.engine
+    try:
+        if data.get("kind") == "edit":
+            ask = engine.edit_ask(source, start, end, str(data.get("action", "rewrite")))
+        else:
+            message = data.get("message")
+            ask = engine.fix_ask(source, start, end, message if isinstance(message, str) else None)
+    except (ExcludedFile, KeyError):
+        return None
+    task = ask.task
+    server.notifier.working(task, server.first_model(ask.route))
+    try:
+        answer = await engine.ask(ask)
+    except NoAnswer as failure:
+        server.notifier.failed(task, failure)
+        return None
+    server.notifier.answered(task, answer)
+    replacement: LineReplacement = answer.value.replacement
+    current = server.documents.get(uri)
+    if current is None:
+        return None
+    if current.version != document.version:
+        moved = relocate(replacement, current.source)
+        if moved is None:
+            server.notifier.declined(
+                "Switchboard: the code changed while the model was answering; "
+                "the edit was not applied. Ask again."
+            )
+            return None
+        replacement = moved
+    return workspace_edit(
+        uri, current.version, replacement, server.encoding, server.client_document_changes
+    )
+
+
+def _reanchor(lines: list[str], start: int, end: int, print_: str) -> tuple[int, int]:
+    size = end - start + 1
+    if fingerprint(lines[start : end + 1]) == print_:
+        return start, end
+    candidates = [
+        index
+        for index in range(0, max(0, len(lines) - size + 1))
+        if fingerprint(lines[index : index + size]) == print_
+    ]
+    if not candidates:
+        return -1, -1
+    best = min(candidates, key=lambda index: abs(index - start))
+    return best, best + size - 1

@@ -1,0 +1,100 @@
+"""Hover: a short explanation of the code under the cursor, with who answered.
+
+Hover fires often and costs money, so: a fresh cached answer returns at once; otherwise the
+request waits a short delay (moving the mouse away cancels it before any model is asked), is
+rate-limited per minute, and can be switched off or restricted to the cache in settings.
+Cancelling the hover cancels the provider call, which closes its connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from ...gateway import Answer, CacheState, NoAnswer
+from ...tasks import Position
+from ...tasks.explain import WORD
+from ..positions import client_range, from_client
+
+if TYPE_CHECKING:
+    from ..server import SwitchboardServer
+
+
+class HoverBudget:
+    """At most `limit` model-bound hovers in any 60 seconds."""
+
+    def __init__(self) -> None:
+        self._times: deque[float] = deque()
+
+    def allow(self, limit: int, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        while self._times and now - self._times[0] > 60.0:
+            self._times.popleft()
+        if len(self._times) >= limit:
+            return False
+        self._times.append(now)
+        return True
+
+
+def footer(answer: Answer[Any]) -> str:
+    who = f"{answer.model} ({answer.provider})"
+    label = {
+        CacheState.MISS: "",
+        CacheState.FRESH: " · cached",
+        CacheState.STALE: " · stale cache: no model could answer",
+    }[answer.cache]
+    return f"\n\n---\n*switchboard · {who}{label}*"
+
+
+async def hover(server: SwitchboardServer, params: types.HoverParams) -> types.Hover | None:
+    settings = server.settings.hover
+    document = server.documents.get(params.text_document.uri)
+    if not settings.enabled or document is None or server.engine.excluded_reason(document.path):
+        return None
+    source = document.source
+    position = from_client(source, params.position, server.encoding)
+    line_text = source.line_text(position.line)
+    if not line_text.strip():
+        return None
+    ask = server.engine.explain_ask(source, position.line, position.character)
+    cached = server.engine.cached(ask)
+    if cached is not None and cached.cache is CacheState.FRESH:
+        return _render(server, source, position, cached)
+    if settings.cache_only or not server.hover_budget.allow(settings.max_per_minute):
+        return _render(server, source, position, cached) if cached is not None else None
+    if settings.delay_ms > 0:
+        await asyncio.sleep(settings.delay_ms / 1000.0)
+    server.notifier.working("explain", server.first_model(ask.route))
+    try:
+        answer = await server.engine.ask(ask)
+    except NoAnswer as failure:
+        server.notifier.failed("explain", failure)
+        return None
+    server.notifier.answered("explain", answer)
+    return _render(server, source, position, answer)
+
+
+def _render(
+    server: SwitchboardServer, source: Any, position: Position, answer: Answer[Any]
+) -> types.Hover:
+    line = source.line_text(position.line)
+    word_range = None
+    for match in WORD.finditer(line):
+        if match.start() <= position.character <= match.end():
+            word_range = client_range(
+                source,
+                Position(position.line, match.start()),
+                Position(position.line, match.end()),
+                server.encoding,
+            )
+            break
+    return types.Hover(
+        contents=types.MarkupContent(
+            kind=types.MarkupKind.Markdown, value=answer.value.markdown + footer(answer)
+        ),
+        range=word_range,
+    )

@@ -1,0 +1,262 @@
+"""Whole-file review: `switchboard.review <uri>` with progress, findings as diagnostics, and a
+quick fix for each finding that came with a suggestion.
+
+Findings follow the text: an edit above a finding moves it, an edit touching its lines removes
+it (the model's remark was about text that no longer exists), and closing the file clears them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.uris import to_fs_path
+
+from ...gateway import NoAnswer
+from ...tasks import ExcludedFile, Finding, LineReplacement, Source
+from ...tasks.edits import relocate
+from ..documents import Document, LineShift
+from ..edits import workspace_edit
+from ..positions import lines_range
+
+if TYPE_CHECKING:
+    from ..server import SwitchboardServer
+
+log = logging.getLogger(__name__)
+
+SOURCE = "switchboard"
+_SEVERITY = {
+    "error": types.DiagnosticSeverity.Error,
+    "warning": types.DiagnosticSeverity.Warning,
+    "info": types.DiagnosticSeverity.Information,
+    "hint": types.DiagnosticSeverity.Hint,
+}
+# How long to wait for the client to accept a progress token before going on without it.
+_PROGRESS_CREATE_WAIT_S = 1.0
+
+
+@dataclass
+class Tracked:
+    id: str
+    finding: Finding
+    first: int
+    last: int
+    lines: list[str]  # the text of first..last when the finding was made
+    fix_lines: str | None  # replacement for first..last, if the model suggested one
+
+
+@dataclass
+class ReviewFeature:
+    server: SwitchboardServer
+    _findings: dict[str, list[Tracked]] = field(default_factory=dict)
+    _running: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
+
+    # -- running a review ---------------------------------------------------------------------
+
+    async def run(self, uri: Any) -> dict[str, Any]:
+        if not isinstance(uri, str):
+            raise ValueError("switchboard.review takes the document URI as its argument")
+        previous = self._running.get(uri)
+        if previous is not None and not previous.done():
+            previous.cancel()  # a newer review of the same file replaces the older one
+        task = asyncio.current_task()
+        if task is not None:
+            self._running[uri] = task
+        try:
+            return await self._review(uri)
+        finally:
+            if self._running.get(uri) is task:
+                self._running.pop(uri, None)
+
+    async def _review(self, uri: str) -> dict[str, Any]:
+        server = self.server
+        document = server.documents.get(uri)
+        source, version = (document.source, document.version) if document else (_read(uri), None)
+        if source is None:
+            return {"findings": 0, "error": "the file is not open and cannot be read"}
+        try:
+            ask = server.engine.review_ask(source)
+        except ExcludedFile as excluded:
+            return {"findings": 0, "error": str(excluded)}
+        async with self._progress(f"Reviewing {source.name}") as report:
+            model = server.first_model(ask.route)
+            report(f"asking {model}" if model else "asking")
+            server.notifier.working("review", model)
+            try:
+                answer = await server.engine.ask(ask)
+            except NoAnswer as failure:
+                server.notifier.failed("review", failure)
+                return {"findings": 0, "error": str(failure), **failure.envelope()}
+            server.notifier.answered("review", answer)
+            report("publishing findings")
+            current = server.documents.get(uri)
+            target = current.source if current is not None else source
+            tracked = self._track(answer.value.findings, source, target)
+            self._findings[uri] = tracked
+            self.publish(uri, current.version if current else version)
+            return {"findings": len(tracked), **answer.envelope()}
+
+    def _track(
+        self, findings: tuple[Finding, ...], reviewed: Source, current: Source
+    ) -> list[Tracked]:
+        """Findings placed on the current text (it may have changed during the review)."""
+        tracked = []
+        for finding in findings:
+            fix_lines = finding.fix.new_lines if finding.fix else None
+            placed = LineReplacement(reviewed, finding.line, finding.end_line, fix_lines or "")
+            moved = relocate(placed, current)
+            if moved is None:
+                continue  # its lines were edited meanwhile: the remark no longer applies
+            tracked.append(
+                Tracked(
+                    id=uuid.uuid4().hex[:12],
+                    finding=finding,
+                    first=moved.start,
+                    last=moved.end,
+                    lines=current.lines[moved.start : moved.end + 1],
+                    fix_lines=fix_lines,
+                )
+            )
+        return tracked
+
+    # -- diagnostics ----------------------------------------------------------------------------
+
+    def publish(self, uri: str, version: int | None) -> None:
+        document = self.server.documents.get(uri)
+        source = document.source if document is not None else _read(uri)
+        diagnostics = []
+        for item in self._findings.get(uri, []):
+            if source is None:
+                break
+            diagnostics.append(
+                types.Diagnostic(
+                    range=lines_range(source, item.first, item.last, self.server.encoding),
+                    message=item.finding.message,
+                    severity=_SEVERITY.get(item.finding.severity, types.DiagnosticSeverity.Warning),
+                    source=SOURCE,
+                    code="ai-review",
+                    data={"finding": item.id},
+                )
+            )
+        self.server.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
+        )
+
+    def document_changed(self, document: Document, shifts: list[LineShift]) -> None:
+        tracked = self._findings.get(document.uri)
+        if not tracked or not shifts:
+            return
+        kept = []
+        for item in tracked:
+            alive = True
+            for shift in shifts:
+                if shift.last < item.first:
+                    item.first += shift.delta
+                    item.last += shift.delta
+                elif shift.first <= item.last:
+                    alive = False  # the edit touched the finding's lines
+                    break
+            if alive:
+                kept.append(item)
+        if len(kept) != len(tracked) or any(s.delta for s in shifts):
+            self._findings[document.uri] = kept
+            self.publish(document.uri, document.version)
+
+    def document_closed(self, uri: str) -> None:
+        if self._findings.pop(uri, None):
+            self.server.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+            )
+        running = self._running.pop(uri, None)
+        if running is not None:
+            running.cancel()
+
+    # -- quick fixes for findings -------------------------------------------------------------
+
+    def suggestion_action(self, uri: str, diagnostic: types.Diagnostic) -> types.CodeAction | None:
+        """`Apply AI suggestion` for one of our findings: the edit is known, no model is asked."""
+        if diagnostic.source != SOURCE or not isinstance(diagnostic.data, dict):
+            return None
+        item = next(
+            (t for t in self._findings.get(uri, []) if t.id == diagnostic.data.get("finding")),
+            None,
+        )
+        document = self.server.documents.get(uri)
+        if item is None or item.fix_lines is None or document is None:
+            return None
+        source = document.source
+        if source.lines[item.first : item.last + 1] != item.lines:
+            return None  # should not happen (edits there drop the finding), but never misplace
+        replacement = LineReplacement(source, item.first, item.last, item.fix_lines)
+        title = f"Apply AI suggestion: {item.finding.message.splitlines()[0][:70]}"
+        return types.CodeAction(
+            title=title,
+            kind=types.CodeActionKind.QuickFix,
+            diagnostics=[diagnostic],
+            is_preferred=True,
+            edit=workspace_edit(
+                uri,
+                document.version,
+                replacement,
+                self.server.encoding,
+                self.server.client_document_changes,
+            ),
+        )
+
+    # -- progress ---------------------------------------------------------------------------------
+
+    def _progress(self, title: str) -> _Progress:
+        return _Progress(self.server, title)
+
+
+class _Progress:
+    """`$/progress` when the client supports it; never blocks on `window/workDoneProgress/create`
+    (some clients never answer it)."""
+
+    def __init__(self, server: SwitchboardServer, title: str) -> None:
+        self.server = server
+        self.title = title
+        self.token: str | None = None
+
+    async def __aenter__(self):
+        if self.server.client_supports_progress:
+            token = f"switchboard-{uuid.uuid4().hex[:8]}"
+            created = asyncio.ensure_future(
+                self.server.window_work_done_progress_create_async(
+                    types.WorkDoneProgressCreateParams(token=token)
+                )
+            )
+            # asyncio.wait does not cancel the request on timeout: pygls can still settle it.
+            done, _ = await asyncio.wait({created}, timeout=_PROGRESS_CREATE_WAIT_S)
+            if created in done and created.exception() is None:
+                self.token = token
+                self._send(types.WorkDoneProgressBegin(title=self.title, cancellable=False))
+        return self._report
+
+    def _report(self, message: str) -> None:
+        self._send(types.WorkDoneProgressReport(message=message))
+
+    def _send(self, value: Any) -> None:
+        if self.token is not None:
+            self.server.progress(types.ProgressParams(token=self.token, value=value))
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._send(types.WorkDoneProgressEnd(message="done"))
+
+
+def _read(uri: str) -> Source | None:
+    """A file that is not open in the editor, read from disk."""
+    if not uri.startswith("file:"):
+        return None
+    path = to_fs_path(uri)
+    if path is None:
+        return None
+    try:
+        return Source(Path(path).read_text(encoding="utf-8"), path)
+    except (OSError, UnicodeDecodeError):
+        return None

@@ -1,0 +1,104 @@
+"""Telling the user about the gateway without nagging.
+
+An outage (an answer served stale from the cache, or nothing answering) produces one
+`window/showMessage` saying what failed, per model, and what was served; further failures during
+the same outage go to the log only. The first answer from a provider ends the outage. Every task
+also sends a small `switchboard/status` notification that editors can show (the VS Code status
+bar does).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from lsprotocol import types
+
+from ..gateway import Answer, CacheState, NoAnswer, describe_attempts
+
+log = logging.getLogger(__name__)
+
+STATUS_METHOD = "switchboard/status"
+
+
+class Messenger(Protocol):
+    def show(self, kind: types.MessageType, message: str) -> None: ...
+
+    def notify(self, method: str, params: Any) -> None: ...
+
+
+@dataclass
+class Notifier:
+    messenger: Messenger
+    in_outage: bool = False
+    _told: set[str] = field(default_factory=set)
+
+    def working(self, task: str, model: str | None) -> None:
+        self.messenger.notify(STATUS_METHOD, {"state": "working", "task": task, "model": model})
+
+    def answered(self, task: str, answer: Answer[Any]) -> None:
+        self._notices(answer.notices)
+        if answer.cache is CacheState.STALE:
+            state = "stale"
+            self._outage(
+                f"Switchboard: no model could answer the {task} request "
+                f"({describe_attempts(answer.attempts)}). Served a cached answer from "
+                f"{answer.model} instead (stale)."
+            )
+        else:
+            if answer.cache is CacheState.MISS and self.in_outage:
+                self.in_outage = False
+                log.info("Providers are answering again (%s).", answer.model)
+            state = {
+                CacheState.FRESH: "cached",
+                CacheState.MISS: "fellBack" if answer.fell_back else "idle",
+            }[answer.cache]
+        self.messenger.notify(
+            STATUS_METHOD,
+            {
+                "state": state,
+                "task": task,
+                "model": answer.model,
+                "provider": answer.provider,
+                "cache": answer.cache.value,
+                "detail": describe_attempts(answer.attempts) if answer.fell_back else "",
+            },
+        )
+
+    def failed(self, task: str, failure: NoAnswer) -> None:
+        self._notices(failure.notices)
+        self._outage(
+            f"Switchboard: no model could answer the {task} request "
+            f"({describe_attempts(failure.attempts)}) and nothing was cached."
+        )
+        self.messenger.notify(
+            STATUS_METHOD,
+            {
+                "state": "failing",
+                "task": task,
+                "model": None,
+                "detail": describe_attempts(failure.attempts),
+            },
+        )
+
+    def idle(self) -> None:
+        self.messenger.notify(STATUS_METHOD, {"state": "idle", "task": None, "model": None})
+
+    def declined(self, message: str) -> None:
+        """An answer that could not be used (the text changed meanwhile): always say so."""
+        self.messenger.show(types.MessageType.Info, message)
+
+    def _outage(self, message: str) -> None:
+        if self.in_outage:
+            log.info("%s", message)
+            return
+        self.in_outage = True
+        log.warning("%s", message)
+        self.messenger.show(types.MessageType.Warning, message)
+
+    def _notices(self, notices: tuple[str, ...]) -> None:
+        for notice in notices:
+            if notice not in self._told:
+                self._told.add(notice)
+                self.messenger.show(types.MessageType.Error, f"Switchboard: {notice}")

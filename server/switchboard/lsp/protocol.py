@@ -1,0 +1,67 @@
+"""pygls' protocol with three changes: the position encoding rule, our own document store,
+and commands that can be cancelled."""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+from pygls.protocol import LanguageServerProtocol, lsp_method
+
+if TYPE_CHECKING:
+    from .server import SwitchboardServer
+
+
+def prefer_utf8_else_utf16(capabilities: types.ClientCapabilities) -> None:
+    """DESIGN.md: utf-16 unless the client offers utf-8 (pygls would take any first choice)."""
+    general = capabilities.general
+    if general is None or not general.position_encodings:
+        return
+    offered = general.position_encodings
+    general.position_encodings = (
+        [types.PositionEncodingKind.Utf8] if types.PositionEncodingKind.Utf8 in offered else None
+    )
+
+
+class SwitchboardProtocol(LanguageServerProtocol):
+    _server: SwitchboardServer
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams):  # type: ignore[override]
+        prefer_utf8_else_utf16(params.capabilities)
+        result = yield from super().lsp_initialize(params)
+        self._server.documents.encoding = str(
+            result.capabilities.position_encoding or types.PositionEncodingKind.Utf16
+        )
+        return result
+
+    # Document sync runs synchronously, in message order, straight into our store.
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> None:  # type: ignore[override]
+        self._server.documents.open(params.text_document)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> None:  # type: ignore[override]
+        document, shifts = self._server.documents.change(params)
+        if document is not None:
+            self._server.document_changed(document, shifts)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> None:  # type: ignore[override]
+        self._server.documents.close(params.text_document.uri)
+        self._server.document_closed(params.text_document.uri)
+
+    @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
+    async def lsp_workspace__execute_command(self, params: types.ExecuteCommandParams) -> Any:  # type: ignore[override]
+        """Run a command as the request's own task, so `$/cancelRequest` cancels its work
+        (pygls runs it as a separate task whose reply alone gets cancelled)."""
+        handler = self.fm.commands.get(params.command)
+        if handler is None:
+            raise JsonRpcInvalidParams.of(ValueError(f"unknown command {params.command!r}"))
+        result = handler(*(params.arguments or []))
+        if inspect.isawaitable(result):
+            result = await result
+        return result

@@ -1,0 +1,305 @@
+"""The language server: state, capabilities, and the wiring of LSP methods to features.
+
+Handlers here stay thin; the work is in `features/` (editor behaviour) and in the engine (the
+one path to the models). Nothing in the LSP layer makes routing decisions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from .. import __version__
+from ..config import Config
+from ..config.workspace import apply_overlay, load_project_overlay
+from ..engine import Engine
+from ..gateway.provider import resolve_api_key
+from ..logs import ScrubSecrets, setup_logging
+from .documents import Document, DocumentStore, LineShift
+from .features import code_actions, hover
+from .features.review import ReviewFeature
+from .notify import Notifier
+from .protocol import SwitchboardProtocol
+from .settings import EditorSettings, parse_settings
+
+log = logging.getLogger(__name__)
+
+SECTION = "switchboard"
+STATS_COMMAND = "switchboard.stats"
+CLEAR_CACHE_COMMAND = "switchboard.clearCache"
+
+
+class SwitchboardServer(LanguageServer):
+    def __init__(self, config: Config, *, environ: Mapping[str, str] | None = None) -> None:
+        super().__init__(
+            "switchboard",
+            __version__,
+            protocol_cls=SwitchboardProtocol,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+        )
+        self.user_config = config  # the user's own file: the only trusted source of providers
+        self.engine = Engine.create(config, environ=environ)
+        self.documents = DocumentStore()
+        self.settings = EditorSettings()
+        self.notifier = Notifier(self)
+        self.review = ReviewFeature(self)
+        self.hover_budget = hover.HoverBudget()
+        self._project_overlay: Mapping[str, Any] = {}
+        self._editor_overlay: Mapping[str, Any] = {}
+        self._warned: set[str] = set()
+        self._background: set[asyncio.Task[Any]] = set()
+
+    # -- what the client can do -------------------------------------------------------------
+
+    @property
+    def encoding(self) -> str:
+        return self.documents.encoding
+
+    @property
+    def client_resolves_edits(self) -> bool:
+        caps = self.client_capabilities.text_document
+        support = caps.code_action.resolve_support if caps and caps.code_action else None
+        return bool(support and "edit" in support.properties)
+
+    @property
+    def client_document_changes(self) -> bool:
+        workspace = self.client_capabilities.workspace
+        edit = workspace.workspace_edit if workspace else None
+        return bool(edit and edit.document_changes)
+
+    @property
+    def client_supports_progress(self) -> bool:
+        window = self.client_capabilities.window
+        return bool(window and window.work_done_progress)
+
+    @property
+    def client_pulls_configuration(self) -> bool:
+        workspace = self.client_capabilities.workspace
+        return bool(workspace and workspace.configuration)
+
+    # -- messages (the notifier's messenger) --------------------------------------------------
+
+    def show(self, kind: types.MessageType, message: str) -> None:
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def notify(self, method: str, params: Any) -> None:
+        self.protocol.notify(method, params)
+
+    def warn_once(self, message: str) -> None:
+        if message not in self._warned:
+            self._warned.add(message)
+            log.warning("%s", message)
+            self.show(types.MessageType.Warning, message)
+
+    def first_model(self, route: str) -> str | None:
+        chain = self.engine.config.route(route)
+        return chain[0] if chain else None
+
+    # -- configuration --------------------------------------------------------------------------
+
+    def set_root(self, root: Path | None) -> None:
+        self.engine.root = root
+        if root is not None:
+            overlay, error = load_project_overlay(root)
+            if error:
+                self.warn_once(error)
+            self._project_overlay = overlay
+        self._reconfigure()
+
+    def apply_settings(self, raw: Any) -> None:
+        settings, overlay, warnings = parse_settings(raw)
+        self.settings = settings
+        self._editor_overlay = overlay
+        for warning in warnings:
+            self.warn_once(f"Switchboard: {warning}")
+        logging.getLogger("switchboard").setLevel(_LEVELS.get(settings.log_level, logging.INFO))
+        self._reconfigure()
+
+    def _reconfigure(self) -> None:
+        config, warnings = apply_overlay(
+            self.user_config, self._project_overlay, ".switchboard.toml"
+        )
+        config, more = apply_overlay(config, self._editor_overlay, "editor settings")
+        for warning in (*warnings, *more):
+            self.warn_once(f"Switchboard: {warning}")
+        self.engine.reconfigure(config)
+
+    async def pull_settings(self) -> None:
+        if not self.client_pulls_configuration:
+            return
+        try:
+            result = await asyncio.shield(
+                self.workspace_configuration_async(
+                    types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
+                )
+            )
+        except Exception as exc:  # a client that cannot answer keeps the current settings
+            log.info("could not read editor settings: %s", exc)
+            return
+        if result:
+            self.apply_settings(result[0])
+
+    # -- document hooks (called by the protocol) ----------------------------------------------
+
+    def document_changed(self, document: Document, shifts: list[LineShift]) -> None:
+        self.review.document_changed(document, shifts)
+
+    def document_closed(self, uri: str) -> None:
+        self.review.document_closed(uri)
+
+    def spawn(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await self.engine.aclose()
+
+
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+
+
+def build_server(config: Config, *, environ: Mapping[str, str] | None = None) -> SwitchboardServer:
+    server = SwitchboardServer(config, environ=environ)
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: SwitchboardServer, params: types.InitializeParams) -> None:
+        ls.set_root(_root_of(params))
+        if params.initialization_options is not None:
+            options = params.initialization_options
+            if isinstance(options, dict) and SECTION in options:
+                options = options[SECTION]
+            ls.apply_settings(options)
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: SwitchboardServer, params: types.InitializedParams) -> None:
+        ls.spawn(ls.pull_settings())
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration(
+        ls: SwitchboardServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        settings = params.settings
+        if isinstance(settings, dict) and isinstance(settings.get(SECTION), dict):
+            ls.apply_settings(settings[SECTION])
+        else:
+            ls.spawn(ls.pull_settings())
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=code_actions.KINDS, resolve_provider=True),
+    )
+    def code_action(ls: SwitchboardServer, params: types.CodeActionParams):
+        return code_actions.list_actions(ls, params)
+
+    @server.feature(types.CODE_ACTION_RESOLVE)
+    async def code_action_resolve(ls: SwitchboardServer, action: types.CodeAction):
+        return await code_actions.resolve_action(ls, action)
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    async def on_hover(ls: SwitchboardServer, params: types.HoverParams):
+        return await hover.hover(ls, params)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
+    def did_save(ls: SwitchboardServer, params: types.DidSaveTextDocumentParams) -> None:
+        if ls.settings.review.on_save and ls.documents.get(params.text_document.uri):
+            ls.spawn(ls.review.run(params.text_document.uri))
+
+    @server.command(code_actions.REVIEW_COMMAND)
+    async def review(ls: SwitchboardServer, uri: Any = None, *_: Any) -> dict[str, Any]:
+        return await ls.review.run(uri)
+
+    @server.command(code_actions.APPLY_COMMAND)
+    async def apply_action(ls: SwitchboardServer, data: Any = None, *_: Any) -> bool:
+        return await code_actions.apply_action(ls, data)
+
+    @server.command(STATS_COMMAND)
+    def stats(ls: SwitchboardServer, *_: Any) -> dict[str, Any]:
+        return ls.engine.stats()
+
+    @server.command(CLEAR_CACHE_COMMAND)
+    def clear_cache(ls: SwitchboardServer, *_: Any) -> dict[str, Any]:
+        ls.engine.clear_cache()
+        return {"cleared": True}
+
+    @server.feature(types.SHUTDOWN)
+    async def shutdown(ls: SwitchboardServer, *_: Any) -> None:
+        await ls.close()
+
+    return server
+
+
+def _root_of(params: types.InitializeParams) -> Path | None:
+    uri = None
+    if params.workspace_folders:
+        uri = params.workspace_folders[0].uri
+    elif params.root_uri:
+        uri = params.root_uri
+    if uri is not None:
+        path = to_fs_path(uri)
+        return Path(path) if path else None
+    if params.root_path:
+        return Path(params.root_path)
+    return None
+
+
+class LspLogHandler(logging.Handler):
+    """Switchboard's own log records, also shown in the editor's log (`window/logMessage`)."""
+
+    _TYPES: ClassVar[dict[int, types.MessageType]] = {
+        logging.ERROR: types.MessageType.Error,
+        logging.WARNING: types.MessageType.Warning,
+        logging.INFO: types.MessageType.Info,
+    }
+
+    def __init__(self, server: SwitchboardServer) -> None:
+        super().__init__(logging.INFO)
+        self.server = server
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not record.name.startswith("switchboard") or self.server.protocol.writer is None:
+            return
+        try:
+            kind = next(
+                (value for level, value in self._TYPES.items() if record.levelno >= level),
+                types.MessageType.Log,
+            )
+            self.server.window_log_message(
+                types.LogMessageParams(type=kind, message=self.format(record))
+            )
+        except Exception:  # logging must never take the server down
+            pass
+
+
+def serve(config: Config, *, tcp: str | None = None) -> int:
+    """Run the language server until the client exits it."""
+    server = build_server(config)
+    keys = [k for p in config.providers.values() if (k := resolve_api_key(p, os.environ))]
+    handler = LspLogHandler(server)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(ScrubSecrets(keys))
+    logging.getLogger("switchboard").addHandler(handler)
+    if tcp:
+        host, _, port = tcp.rpartition(":")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
+    return 0
+
+
+__all__ = ["SwitchboardServer", "build_server", "serve", "setup_logging"]
