@@ -51,25 +51,37 @@ def test_file_entries_replace_builtins_of_the_same_name():
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ({"models": {"m": {"provider": "local", "model": "x", "context_window": "big"}}},
-         "models.m.context_window: expected an integer, got a string"),
-        ({"models": {"m": {"provider": "local", "model": "x", "colour": 1}}},
-         "models.m.colour: unknown key"),
+        (
+            {"models": {"m": {"provider": "local", "model": "x", "context_window": "big"}}},
+            "models.m.context_window: expected an integer, got a string",
+        ),
+        (
+            {"models": {"m": {"provider": "local", "model": "x", "colour": 1}}},
+            "models.m.colour: unknown key",
+        ),
         ({"models": {"m": {"provider": "local"}}}, "models.m.model: required key missing"),
         ({"routes": {"fix": "local-fast"}}, "routes.fix: expected an array of strings"),
         ({"routes": {"fix": ["nope"]}}, "routes.fix: unknown model 'nope'"),
-        ({"models": {"m": {"provider": "ghost", "model": "x"}}},
-         "models.m.provider: unknown provider 'ghost'"),
+        (
+            {"models": {"m": {"provider": "ghost", "model": "x"}}},
+            "models.m.provider: unknown provider 'ghost'",
+        ),
         ({"cache": {"ttl_s": True}}, "cache.ttl_s: expected a number, got a boolean"),
         ({"tasks": {"fix": {"deadline_s": 0}}}, "tasks.fix.deadline_s: must be positive"),
         ({"bogus": {}}, "bogus: unknown key"),
-        ({"models": {"m": {"provider": "local", "model": "x", "max_tokens_field": "n"}}},
-         "models.m.max_tokens_field: must be one of"),
-        ({"providers": {"p": {"base_url": "http://example.com/v1"}}},
-         "providers.p.base_url: 'http://example.com/v1' uses plain http to a non-loopback host"),
+        (
+            {"models": {"m": {"provider": "local", "model": "x", "max_tokens_field": "n"}}},
+            "models.m.max_tokens_field: must be one of",
+        ),
+        (
+            {"providers": {"p": {"base_url": "http://example.com/v1"}}},
+            "providers.p.base_url: 'http://example.com/v1' uses plain http to a non-loopback host",
+        ),
         ({"providers": {"p": {"base_url": "ftp://example.com"}}}, "is not an http(s) URL"),
-        ({"actions": {"a": {"title": "T", "prompt": "P", "route": "nope"}}},
-         "actions.a.route: unknown route 'nope'"),
+        (
+            {"actions": {"a": {"title": "T", "prompt": "P", "route": "nope"}}},
+            "actions.a.route: unknown route 'nope'",
+        ),
     ],
 )
 def test_a_bad_config_names_the_key(raw, message):
@@ -87,15 +99,15 @@ def test_plain_http_is_allowed_to_loopback_and_when_the_user_opts_in():
 
 def test_lookup_order_is_flag_then_environment_then_user_file(tmp_path, monkeypatch):
     flag = tmp_path / "flag.toml"
-    flag.write_text('[cache]\nttl_s = 1\n')
+    flag.write_text("[cache]\nttl_s = 1\n")
     env = tmp_path / "env.toml"
-    env.write_text('[cache]\nttl_s = 2\n')
+    env.write_text("[cache]\nttl_s = 2\n")
     assert load_config(flag, {"SWITCHBOARD_CONFIG": str(env)}).cache.ttl_s == 1
     assert load_config(None, {"SWITCHBOARD_CONFIG": str(env)}).cache.ttl_s == 2
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     user = tmp_path / "xdg" / "switchboard" / "config.toml"
     user.parent.mkdir(parents=True)
-    user.write_text('[cache]\nttl_s = 3\n')
+    user.write_text("[cache]\nttl_s = 3\n")
     assert load_config(None, {}).cache.ttl_s == 3
 
 
