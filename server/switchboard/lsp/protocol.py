@@ -32,9 +32,9 @@ class SwitchboardProtocol(LanguageServerProtocol):
     def lsp_initialize(self, params: types.InitializeParams):  # type: ignore[override]
         prefer_utf8_else_utf16(params.capabilities)
         result = yield from super().lsp_initialize(params)
-        self._server.documents.encoding = str(
-            result.capabilities.position_encoding or types.PositionEncodingKind.Utf16
-        )
+        encoding = result.capabilities.position_encoding or types.PositionEncodingKind.Utf16
+        # lsprotocol's enum prints as "PositionEncodingKind.Utf16": use its value.
+        self._server.documents.encoding = str(getattr(encoding, "value", encoding))
         return result
 
     # Document sync runs synchronously, in message order, straight into our store.

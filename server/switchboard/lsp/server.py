@@ -54,8 +54,10 @@ class SwitchboardServer(LanguageServer):
         self.hover_budget = hover.HoverBudget()
         self._project_overlay: Mapping[str, Any] = {}
         self._editor_overlay: Mapping[str, Any] = {}
+        self._initial_settings: Any = None
         self._warned: set[str] = set()
         self._background: set[asyncio.Task[Any]] = set()
+        self._settings_pulled: asyncio.Event | None = None
 
     # -- what the client can do -------------------------------------------------------------
 
@@ -114,7 +116,13 @@ class SwitchboardServer(LanguageServer):
             self._project_overlay = overlay
         self._reconfigure()
 
-    def apply_settings(self, raw: Any) -> None:
+    def apply_settings(self, raw: Any, *, initial: bool = False) -> None:
+        """Settings are layered: defaults, then initializationOptions, then what the client
+        sends later (`workspace/configuration`, `didChangeConfiguration`), key by key."""
+        if initial:
+            self._initial_settings = raw
+        else:
+            raw = deep_merge(self._initial_settings, raw)
         settings, overlay, warnings = parse_settings(raw)
         self.settings = settings
         self._editor_overlay = overlay
@@ -132,7 +140,26 @@ class SwitchboardServer(LanguageServer):
             self.warn_once(f"Switchboard: {warning}")
         self.engine.reconfigure(config)
 
+    async def settled(self) -> None:
+        """Wait (briefly) for the first settings pull: clients may send requests before the
+        answer to `workspace/configuration` arrives, and a hover must not reach a model that
+        the user's settings would have kept it from."""
+        event = self._settings_pulled
+        if event is not None and not event.is_set():
+            await asyncio.wait({asyncio.ensure_future(event.wait())}, timeout=_SETTINGS_WAIT_S)
+
+    def start_pulling_settings(self) -> None:
+        self._settings_pulled = asyncio.Event()
+        self.spawn(self.pull_settings())
+
     async def pull_settings(self) -> None:
+        try:
+            await self._pull_settings()
+        finally:
+            if self._settings_pulled is not None:
+                self._settings_pulled.set()
+
+    async def _pull_settings(self) -> None:
         if not self.client_pulls_configuration:
             return
         try:
@@ -166,6 +193,7 @@ class SwitchboardServer(LanguageServer):
         await self.engine.aclose()
 
 
+_SETTINGS_WAIT_S = 2.0
 _LEVELS = {
     "debug": logging.DEBUG,
     "info": logging.INFO,
@@ -184,11 +212,11 @@ def build_server(config: Config, *, environ: Mapping[str, str] | None = None) ->
             options = params.initialization_options
             if isinstance(options, dict) and SECTION in options:
                 options = options[SECTION]
-            ls.apply_settings(options)
+            ls.apply_settings(options, initial=True)
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: SwitchboardServer, params: types.InitializedParams) -> None:
-        ls.spawn(ls.pull_settings())
+        ls.start_pulling_settings()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(
@@ -209,10 +237,12 @@ def build_server(config: Config, *, environ: Mapping[str, str] | None = None) ->
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def code_action_resolve(ls: SwitchboardServer, action: types.CodeAction):
+        await ls.settled()
         return await code_actions.resolve_action(ls, action)
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     async def on_hover(ls: SwitchboardServer, params: types.HoverParams):
+        await ls.settled()
         return await hover.hover(ls, params)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
@@ -222,10 +252,12 @@ def build_server(config: Config, *, environ: Mapping[str, str] | None = None) ->
 
     @server.command(code_actions.REVIEW_COMMAND)
     async def review(ls: SwitchboardServer, uri: Any = None, *_: Any) -> dict[str, Any]:
+        await ls.settled()
         return await ls.review.run(uri)
 
     @server.command(code_actions.APPLY_COMMAND)
     async def apply_action(ls: SwitchboardServer, data: Any = None, *_: Any) -> bool:
+        await ls.settled()
         return await code_actions.apply_action(ls, data)
 
     @server.command(STATS_COMMAND)
@@ -242,6 +274,15 @@ def build_server(config: Config, *, environ: Mapping[str, str] | None = None) ->
         await ls.close()
 
     return server
+
+
+def deep_merge(base: Any, update: Any) -> Any:
+    if isinstance(base, Mapping) and isinstance(update, Mapping):
+        merged = dict(base)
+        for key, value in update.items():
+            merged[key] = deep_merge(base.get(key), value)
+        return merged
+    return base if update is None else update
 
 
 def _root_of(params: types.InitializeParams) -> Path | None:
