@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .config import Config
-from .gateway import Answer, Ask, Gateway
+from .gateway import Answer, Ask, Attempt, Gateway, NoAnswer, Outcome
+from .gateway.policy import estimate_tokens
 from .tasks import (
     DOCSTRING_INSTRUCTION,
     REWRITE_INSTRUCTION,
@@ -94,7 +95,27 @@ class Engine:
 
     def review_ask(self, source: Source) -> Ask[Review]:
         self.guard(source)
+        self._check_fits("review", source)
         return review_ask(self.config, source)
+
+    def _check_fits(self, route: str, source: Source) -> None:
+        """Refuse a whole-file task no model on the route could take, before building a prompt
+        (for a huge file that alone would cost seconds)."""
+        chain = self.config.route(route)
+        windows = [self.config.models[alias].context_window for alias in chain]
+        needed = estimate_tokens(source.text)
+        if windows and needed > max(windows):
+            attempts = tuple(
+                Attempt(
+                    alias,
+                    self.config.models[alias].provider,
+                    Outcome.SKIPPED_CONTEXT_WINDOW,
+                    0.0,
+                    f"the file needs about {needed} tokens",
+                )
+                for alias in chain
+            )
+            raise NoAnswer(route, attempts)
 
     # -- answering ------------------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ class ProviderClient:
         if api_key:
             headers["authorization"] = f"Bearer {api_key}"
         self._headers = headers
+        self._key = api_key
 
     def __repr__(self) -> str:  # never show headers: they carry the key
         return f"ProviderClient({self.name!r}, {self.config.base_url!r})"
@@ -90,6 +91,9 @@ class ProviderClient:
         with contextlib.suppress(ValueError):
             data = json.loads(raw)
         message = error_message(data) or raw.decode("utf-8", "replace").strip()[:200]
+        if self._key and len(self._key) >= 4:
+            # Some providers quote the rejected key back; it must not travel further.
+            message = message.replace(self._key, "[redacted]")
         if 300 <= response.status_code < 400:
             return BadResponse(f"HTTP {response.status_code}: redirects are not followed")
         return error_for_status(response.status_code, response.headers, error_code(data), message)

@@ -56,6 +56,8 @@ async def hover(server: SwitchboardServer, params: types.HoverParams) -> types.H
     if not settings.enabled or document is None or server.engine.excluded_reason(document.path):
         return None
     source = document.source
+    if params.position.line >= source.line_count:
+        return None
     position = from_client(source, params.position, server.encoding)
     line_text = source.line_text(position.line)
     if not line_text.strip():
