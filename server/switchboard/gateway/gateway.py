@@ -19,6 +19,7 @@ from .health import HealthBoard
 from .outcomes import InvalidAnswer, TokenUsage
 from .provider import ProviderClient, resolve_api_key
 from .router import AllFailed, Attempt, Router, RouteRequest
+from .transport import fair_transport
 from .usage import UsageLog
 from .wire import Prompt
 
@@ -137,11 +138,11 @@ class Gateway:
         max_connections: int = 64,
     ) -> Gateway:
         environ = os.environ if environ is None else environ
+        limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
         http = httpx.AsyncClient(
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            follow_redirects=False,
+            transport=fair_transport(limits), limits=limits, follow_redirects=False
         )
         clients = {
             name: ProviderClient(name, provider, http, resolve_api_key(provider, environ))
