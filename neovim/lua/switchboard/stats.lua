@@ -1,0 +1,88 @@
+--- The `switchboard.stats` result as a readable table (the same columns as `switchboard stats`).
+local M = {}
+
+local function num(value)
+  return value == nil and '-' or ('%.0f'):format(value)
+end
+
+local function failures(by_kind)
+  local parts = {}
+  for kind, count in vim.spairs(by_kind or {}) do
+    parts[#parts + 1] = ('%d %s'):format(count, kind)
+  end
+  return #parts == 0 and '0' or table.concat(parts, ', ')
+end
+
+local function table_lines(header, rows)
+  local widths = {}
+  for column, cell in ipairs(header) do
+    widths[column] = vim.fn.strdisplaywidth(cell)
+  end
+  for _, row in ipairs(rows) do
+    for column, cell in ipairs(row) do
+      widths[column] = math.max(widths[column], vim.fn.strdisplaywidth(cell))
+    end
+  end
+  local function render(row)
+    local cells = {}
+    for column, cell in ipairs(row) do
+      cells[column] = cell .. (' '):rep(widths[column] - vim.fn.strdisplaywidth(cell))
+    end
+    return (table.concat(cells, '  '):gsub('%s+$', ''))
+  end
+  local lines = { render(header) }
+  for _, row in ipairs(rows) do
+    lines[#lines + 1] = render(row)
+  end
+  return lines
+end
+
+--- Lines describing a stats result: one row per model, then providers that are not healthy,
+--- then the cache.
+---@param stats {models: table[], providers?: table<string, table>, cache?: table}
+---@return string[]
+function M.format(stats)
+  stats = type(stats) == 'table' and stats or {}
+  local lines = {}
+  local models = stats.models or {}
+  if #models == 0 then
+    lines[1] = 'No requests recorded yet.'
+  else
+    local header = {
+      'model', 'provider', 'requests', 'ok', 'failures', 'p50 ms', 'p95 ms',
+      'tokens in/out', 'cost $', 'cache fresh/stale',
+    }
+    local rows = {}
+    for _, m in ipairs(models) do
+      local hits = m.cache_hits or {}
+      rows[#rows + 1] = {
+        tostring(m.model), tostring(m.provider), tostring(m.requests or 0), tostring(m.ok or 0),
+        failures(m.failures_by_kind), num(m.p50_ms), num(m.p95_ms),
+        ('%d/%d'):format(m.prompt_tokens or 0, m.completion_tokens or 0),
+        ('%.4f'):format(m.cost_usd or 0), ('%d/%d'):format(hits.fresh or 0, hits.stale or 0),
+      }
+    end
+    lines = table_lines(header, rows)
+  end
+  local unhealthy = {}
+  for name, health in vim.spairs(type(stats.providers) == 'table' and stats.providers or {}) do
+    if health.state == 'cooling_down' then
+      unhealthy[#unhealthy + 1] = ('provider %s: cooling down, %.0f s left (%d failures in a row)'):format(
+        name, health.cooling_for_s or 0, health.consecutive_failures or 0)
+    elseif health.state == 'disabled' then
+      unhealthy[#unhealthy + 1] = ('provider %s: disabled (%s)'):format(name, tostring(health.disabled_reason))
+    end
+  end
+  if #unhealthy > 0 then
+    lines[#lines + 1] = ''
+    vim.list_extend(lines, unhealthy)
+  end
+  local cache = stats.cache
+  if type(cache) == 'table' and cache.entries then
+    lines[#lines + 1] = ''
+    lines[#lines + 1] = ('cache: %d entries, %.0f KiB'):format(cache.entries, (cache.bytes or 0) / 1024)
+  end
+  return lines
+end
+
+return M

