@@ -148,6 +148,8 @@ def test_the_fix_key_still_fixes_when_the_fast_model_is_rate_limited(nvim, fake)
     assert run["status_info"]["model"] == "backup"
     assert run["status"] == "switchboard: backup (q), fell back"
     assert run["messages"] == []  # a fallback is not an outage
+    cooling = [line for line in run["stats"] if line.startswith("provider p:")]
+    assert cooling and "cooling down" in cooling[0] and "(1 failure in a row)" in cooling[0]
 
 
 def test_hover_and_the_explain_window_name_who_answered(nvim, fake):

@@ -67,8 +67,9 @@ function M.format(stats)
   local unhealthy = {}
   for name, health in vim.spairs(type(stats.providers) == 'table' and stats.providers or {}) do
     if health.state == 'cooling_down' then
-      unhealthy[#unhealthy + 1] = ('provider %s: cooling down, %.0f s left (%d failures in a row)'):format(
-        name, health.cooling_for_s or 0, health.consecutive_failures or 0)
+      local failed = health.consecutive_failures or 0
+      unhealthy[#unhealthy + 1] = ('provider %s: cooling down, %.0f s left (%d failure%s in a row)'):format(
+        name, health.cooling_for_s or 0, failed, failed == 1 and '' or 's')
     elseif health.state == 'disabled' then
       unhealthy[#unhealthy + 1] = ('provider %s: disabled (%s)'):format(name, tostring(health.disabled_reason))
     end
