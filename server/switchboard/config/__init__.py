@@ -7,6 +7,7 @@ from .loader import (
     find_config_path,
     is_loopback_host,
     load_config,
+    redis_url_problem,
     user_config_path,
 )
 from .schema import (
@@ -37,5 +38,6 @@ __all__ = [
     "find_config_path",
     "is_loopback_host",
     "load_config",
+    "redis_url_problem",
     "user_config_path",
 ]

@@ -82,7 +82,7 @@ def config_from_mapping(
     except Exception as exc:  # cattrs raises exception groups naming each bad field
         raise ConfigError(f"{source}: {describe_errors(exc)}") from None
     config = attrs.evolve(config, source=source)
-    problems = list(_semantic_problems(config))
+    problems = [*_semantic_problems(config), *_team_problems(config, environ)]
     if problems:
         raise ConfigError(f"{source}: " + "; ".join(problems))
     return config
@@ -225,6 +225,54 @@ def _semantic_problems(config: Config):
         yield "cache.ttl_s: must not be negative"
     if config.breaker.failure_threshold < 1:
         yield "breaker.failure_threshold: must be at least 1"
+
+
+def _team_problems(config: Config, environ: Mapping[str, str]):
+    cache = config.cache
+    if cache.url and cache.url_env:
+        yield "cache.url, cache.url_env: set one of them, not both"
+    if cache.url:
+        problem = redis_url_problem(cache.url, cache.allow_insecure)
+        if problem:
+            yield f"cache.url: {problem}"
+    elif cache.url_env and environ.get(cache.url_env):
+        problem = redis_url_problem(environ[cache.url_env], cache.allow_insecure)
+        if problem:
+            yield f"cache.url_env: ${cache.url_env} {problem}"
+    if cache.namespace is not None and not _NAMESPACE.fullmatch(cache.namespace):
+        yield "cache.namespace: use 1 to 64 letters, digits, '.', '_' or '-'"
+    for key in ("timeout_ms", "connect_timeout_ms", "shared_expire_s"):
+        value = getattr(cache, key)
+        if value is not None and value <= 0:
+            yield f"cache.{key}: must be positive"
+    for key in ("shared_max_entries", "shared_max_bytes"):
+        if getattr(cache, key) < 1:
+            yield f"cache.{key}: must be at least 1"
+
+
+_NAMESPACE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def redis_url_problem(url: str, allow_insecure: bool = False) -> str | None:
+    """Why this Redis URL may not carry the team's code and answers, or None when it may.
+
+    Never repeats the URL: it may hold a password.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return "is not a valid redis:// or rediss:// URL"
+    if parts.scheme == "unix":
+        return None if parts.path else "is a unix:// URL without a socket path"
+    if parts.scheme not in ("redis", "rediss") or not host:
+        return "is not a redis://, rediss:// or unix:// URL with a host"
+    if parts.scheme == "redis" and not is_loopback_host(host) and not allow_insecure:
+        return (
+            "uses plain redis:// to a non-loopback host; use rediss:// (TLS), "
+            "or set cache.allow_insecure = true in your user config"
+        )
+    return None
 
 
 def is_loopback_host(host: str) -> bool:

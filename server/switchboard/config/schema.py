@@ -97,6 +97,24 @@ class CacheConfig:
     max_entries: int = 20000
     max_bytes: int = 64 * 1024 * 1024
     memory_max_bytes: int = 16 * 1024 * 1024
+    # Team mode: a shared Redis/Valkey (redis:// or rediss://) behind the local cache. The URL
+    # may carry credentials, so it (like the whole table) is honoured from the user config only.
+    url: str | None = attrs.field(default=None, repr=False)
+    url_env: str | None = None  # an environment variable holding the URL instead
+    password_env: str | None = None  # an environment variable holding the password
+    ca_file: str | None = None  # CA bundle for rediss:// to a server with a private CA
+    allow_insecure: bool = False  # plain redis:// to a non-loopback host
+    namespace: str | None = None  # default: derived from the routes and their models
+    # Longest an editor request waits on Redis; past it the request goes on without it.
+    timeout_ms: float = 5.0
+    connect_timeout_ms: float = 1000.0  # background connects, writes and `stats --team`
+    shared_max_entries: int = 100_000
+    shared_max_bytes: int = 256 * 1024 * 1024
+    # How long a shared entry lives: fresh for ttl_s, then a stale-if-error fallback.
+    # Default: 30 days, or ttl_s when that is longer.
+    shared_expire_s: float | None = None
+    share_health: bool = True
+    share_usage: bool = True
 
 
 @attrs.frozen(kw_only=True)
