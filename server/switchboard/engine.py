@@ -148,6 +148,10 @@ class Engine:
             "cache": cache.stats() if cache is not None else None,
         }
 
+    async def team_stats(self) -> dict[str, Any] | None:
+        """Figures shared by the team (None when team mode is off); raises TeamUnavailable."""
+        return await self.gateway.team_stats()
+
     def clear_cache(self) -> None:
         self.gateway.clear_cache()
 

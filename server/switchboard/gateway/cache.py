@@ -250,6 +250,12 @@ class ResponseCache:
             self.store.put(entry)
         return entry
 
+    def adopt(self, entry: CacheEntry) -> None:
+        """Keep an entry made elsewhere (a teammate's answer), with its own age."""
+        self._remember(entry)
+        if self.store is not None:
+            self.store.put(entry)
+
     def _remember(self, entry: CacheEntry) -> None:
         # An entry larger than the whole memory budget stays on disk only.
         with contextlib.suppress(ValueError):

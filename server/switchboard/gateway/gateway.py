@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -14,11 +15,12 @@ import httpx
 import platformdirs
 
 from ..config import Config
-from .cache import CacheStore, ResponseCache, SqliteStore, cache_key
+from .cache import CacheEntry, CacheStore, ResponseCache, SqliteStore, cache_key
 from .health import HealthBoard
 from .outcomes import InvalidAnswer, TokenUsage
 from .provider import ProviderClient, resolve_api_key
 from .router import AllFailed, Attempt, Router, RouteRequest
+from .team import Team
 from .transport import fair_transport
 from .usage import UsageLog
 from .wire import Prompt
@@ -126,6 +128,7 @@ class Gateway:
     cache: ResponseCache | None
     usage: UsageLog
     http: httpx.AsyncClient
+    team: Team | None = None  # the shared Redis tier, when the config names one
     _clock: Callable[[], float] = field(default=time.monotonic)
 
     @classmethod
@@ -161,8 +164,16 @@ class Gateway:
             cache = ResponseCache(
                 store, ttl_s=config.cache.ttl_s, memory_max_bytes=config.cache.memory_max_bytes
             )
-        router = Router(config, clients, HealthBoard(config.breaker), usage)
-        return cls(config=config, router=router, cache=cache, usage=usage, http=http)
+        team = Team.open(config, usage, environ)
+        health = team.health if team is not None and team.health is not None else None
+        router = Router(config, clients, health or HealthBoard(config.breaker), usage)
+        return cls(config=config, router=router, cache=cache, usage=usage, http=http, team=team)
+
+    async def start(self) -> None:
+        """Connect to the team's Redis now, waiting at most its connect timeout (for the CLI,
+        which asks once and exits; the editor's first request only waits `timeout_ms`)."""
+        if self.team is not None:
+            await self.team.link.ready(self.team.link.io_timeout_s)
 
     def cached(self, ask: Ask[T]) -> Answer[T] | None:
         """The cached answer for `ask` (labelled fresh or stale), without asking any model."""
@@ -180,12 +191,21 @@ class Gateway:
         chain = self.config.route(ask.route)
         cache = self.cache if ask.use_cache else None
         key = cache_key(ask.task, ask.route, chain, ask.prompt) if cache else ""
-        if cache is not None:
-            entry = cache.lookup(key)
-            if entry is not None and cache.is_fresh(entry):
-                answer = self._from_cache(ask, entry, CacheState.FRESH, ())
-                if answer is not None:
-                    return answer
+        local = cache.lookup(key) if cache is not None else None
+        if cache is not None and local is not None and cache.is_fresh(local):
+            answer = self._from_cache(ask, local, CacheState.FRESH, ())
+            if answer is not None:
+                return self._with_team_notices(answer)
+        shared = None
+        if self.team is not None:
+            # One bounded Redis round trip: a teammate's answer, and the team's provider health.
+            shared = await self.team.before_route(key if cache is not None else None)
+            if cache is not None and shared is not None and _newer(shared, local):
+                cache.adopt(shared)
+                if cache.is_fresh(shared):
+                    answer = self._from_cache(ask, shared, CacheState.FRESH, ())
+                    if answer is not None:
+                        return self._with_team_notices(answer)
         knobs = self.config.task(ask.task)
         try:
             routed = await self.router.route(
@@ -201,15 +221,18 @@ class Gateway:
         except AllFailed as failed:
             self.usage.maybe_flush()
             entry = cache.lookup(key) if cache is not None else None
+            if shared is not None and _newer(shared, entry):
+                entry = shared  # stale-if-error from the team's copy
+            notices = failed.notices + self._team_notices()
             if entry is not None:
-                answer = self._from_cache(
-                    ask, entry, CacheState.STALE, failed.attempts, failed.notices
-                )
+                answer = self._from_cache(ask, entry, CacheState.STALE, failed.attempts, notices)
                 if answer is not None:
                     return answer
-            raise NoAnswer(ask.route, failed.attempts, failed.notices) from None
+            raise NoAnswer(ask.route, failed.attempts, notices) from None
         if cache is not None:
-            cache.put(key, routed.text, routed.model, routed.provider)
+            stored = cache.put(key, routed.text, routed.model, routed.provider)
+            if self.team is not None:
+                self.team.share(stored)
         self.usage.maybe_flush()
         return Answer(
             value=routed.value,
@@ -221,8 +244,15 @@ class Gateway:
             attempts=routed.attempts,
             usage=routed.usage,
             cost_usd=routed.cost_usd,
-            notices=routed.notices,
+            notices=routed.notices + self._team_notices(),
         )
+
+    def _team_notices(self) -> tuple[str, ...]:
+        return self.team.notices() if self.team is not None else ()
+
+    def _with_team_notices(self, answer: Answer[T]) -> Answer[T]:
+        notices = self._team_notices()
+        return dataclasses.replace(answer, notices=answer.notices + notices) if notices else answer
 
     def _from_cache(
         self,
@@ -257,11 +287,29 @@ class Gateway:
         return self.router.health.snapshot(self._clock())
 
     def clear_cache(self) -> None:
+        """Clear the local cache and, in team mode, the team's entries for this policy."""
         if self.cache is not None:
             self.cache.clear()
+        if self.team is not None and self.team.cache is not None:
+            self.team.cache.clear()
+
+    async def team_stats(self) -> dict[str, Any] | None:
+        """The team's shared figures; None when team mode is off. Raises TeamUnavailable."""
+        if self.team is None:
+            return None
+        self.usage.flush()  # this member's latest figures count too
+        await self.team.link.drain(self.team.link.io_timeout_s)
+        return await self.team.stats()
 
     async def aclose(self) -> None:
+        self.usage.flush()  # hands the last figures to the team before its link closes
+        if self.team is not None:
+            await self.team.aclose()
         await self.http.aclose()
         self.usage.close()
         if self.cache is not None:
             self.cache.close()
+
+
+def _newer(entry: CacheEntry, than: CacheEntry | None) -> bool:
+    return than is None or entry.created_at > than.created_at

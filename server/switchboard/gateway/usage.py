@@ -11,6 +11,7 @@ import sqlite3
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,9 @@ _FLUSH_EVERY_S = 2.0
 
 
 @dataclass
-class _Delta:
+class UsageDelta:
+    """What one model added since the last flush."""
+
     provider: str
     requests: int = 0
     ok: int = 0
@@ -63,7 +66,29 @@ class _Delta:
     cache_fresh: int = 0
     cache_stale: int = 0
     outcomes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    latencies: list[tuple[float, float]] = field(default_factory=list)
+    latencies: list[tuple[float, float]] = field(default_factory=list)  # (ms, wall time)
+
+    def merge(self, older: UsageDelta) -> None:
+        """Add figures not yet saved (they came first, so their latencies go first)."""
+        for name in _COUNTERS:
+            setattr(self, name, getattr(self, name) + getattr(older, name))
+        for outcome, count in older.outcomes.items():
+            self.outcomes[outcome] += count
+        self.latencies[:0] = older.latencies
+
+
+_COUNTERS = (
+    "requests",
+    "ok",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "cache_fresh",
+    "cache_stale",
+)
+
+# Receives each batch of figures once it is saved locally (team mode sends them to Redis).
+UsageSink = Callable[[Mapping[str, UsageDelta]], None]
 
 
 @dataclass(frozen=True)
@@ -121,10 +146,11 @@ class UsageLog:
         self._path = path
         self._samples = latency_samples
         self._lock = threading.Lock()
-        self._pending: dict[str, _Delta] = {}
+        self._pending: dict[str, UsageDelta] = {}
         self._recent: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=latency_samples))
         self._last_flush = time.monotonic()
         self._db: sqlite3.Connection | None = None
+        self._sinks: list[UsageSink] = []
         if path is not None:
             try:
                 self._db = connect(path, _SCHEMA, "usage")
@@ -144,10 +170,10 @@ class UsageLog:
         """Recent successful latencies of `model` in ms (this process and earlier ones)."""
         return self._recent[model]
 
-    def _delta(self, alias: str, provider: str) -> _Delta:
+    def _delta(self, alias: str, provider: str) -> UsageDelta:
         delta = self._pending.get(alias)
         if delta is None:
-            delta = self._pending[alias] = _Delta(provider)
+            delta = self._pending[alias] = UsageDelta(provider)
         return delta
 
     def record_attempt(
@@ -194,33 +220,30 @@ class UsageLog:
         with self._lock:
             pending, self._pending = self._pending, {}
             self._last_flush = time.monotonic()
-        if not pending or self._db is None:
+        if not pending:
             return
-        try:
-            self._write(pending)
-        except sqlite3.Error as exc:
-            log.warning("Could not save usage figures (%s); they are kept for the next try.", exc)
-            with self._lock:
-                for alias, delta in pending.items():
-                    self._merge_back(alias, delta)
+        if self._db is not None:
+            try:
+                self._write(pending)
+            except sqlite3.Error as exc:
+                log.warning(
+                    "Could not save usage figures (%s); they are kept for the next try.", exc
+                )
+                with self._lock:
+                    for alias, delta in pending.items():
+                        self._merge_back(alias, delta)
+                return
+        for sink in self._sinks:
+            sink(pending)
 
-    def _merge_back(self, alias: str, old: _Delta) -> None:
-        delta = self._delta(alias, old.provider)
-        for name in (
-            "requests",
-            "ok",
-            "prompt_tokens",
-            "completion_tokens",
-            "cost_usd",
-            "cache_fresh",
-            "cache_stale",
-        ):
-            setattr(delta, name, getattr(delta, name) + getattr(old, name))
-        for outcome, count in old.outcomes.items():
-            delta.outcomes[outcome] += count
-        delta.latencies[:0] = old.latencies
+    def add_sink(self, sink: UsageSink) -> None:
+        """Also hand every saved batch to `sink` (it must not block)."""
+        self._sinks.append(sink)
 
-    def _write(self, pending: dict[str, _Delta]) -> None:
+    def _merge_back(self, alias: str, old: UsageDelta) -> None:
+        self._delta(alias, old.provider).merge(old)
+
+    def _write(self, pending: dict[str, UsageDelta]) -> None:
         assert self._db is not None
         db = self._db
         now = time.time()

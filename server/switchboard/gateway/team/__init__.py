@@ -1,0 +1,219 @@
+"""Team mode: the cache, provider health and usage shared through a Redis/Valkey server.
+
+Everything here is an addition to the local state, never a replacement: each member keeps its
+SQLite cache, health board and usage log, and Switchboard works the same without Redis.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ...config import CacheConfig, Config
+from ..cache import CacheEntry
+from ..usage import UsageLog
+from .cache import SharedCache, decode
+from .health import SharedHealthBoard, parse_health
+from .keys import Keys, policy_namespace
+from .link import LinkState, RedisLink, TeamUnavailable, Write, describe_url, open_client
+from .usage import TeamUsage
+
+__all__ = [
+    "LinkState",
+    "RedisLink",
+    "SharedCache",
+    "SharedHealthBoard",
+    "Team",
+    "TeamUnavailable",
+    "TeamUsage",
+    "redis_url",
+    "shared_expire_s",
+]
+
+_THIRTY_DAYS_S = 30 * 24 * 3600.0
+
+# A cool-down replaces what is there unless a longer one already stands.
+# KEYS: health key. ARGV: value, until, expire_ms.
+_COOLDOWN = """
+local current = redis.call('GET', KEYS[1])
+if current then
+  local ok, v = pcall(cjson.decode, current)
+  if ok and type(v) == 'table' and tonumber(v['until'])
+     and tonumber(v['until']) >= tonumber(ARGV[2]) then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1
+"""
+
+# A success ends a breaker's cool-down that began before it; a Retry-After runs its course.
+# KEYS: health key. ARGV: value, success time, keep_ms.
+_RECOVER = """
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+local ok, v = pcall(cjson.decode, current)
+if not ok or type(v) ~= 'table' or not tonumber(v['until']) then return 0 end
+if v['kind'] == 'retry_after' or (tonumber(v['at']) or 0) >= tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1
+"""
+
+
+def redis_url(cache: CacheConfig, environ: Mapping[str, str]) -> str | None:
+    """The team's Redis URL, from the user config or the environment; None: team mode off."""
+    if cache.url:
+        return cache.url
+    if cache.url_env:
+        return environ.get(cache.url_env) or None
+    return None
+
+
+def redis_password(cache: CacheConfig, environ: Mapping[str, str]) -> str | None:
+    """The password from `password_env`, for a URL that carries none."""
+    if not cache.password_env:
+        return None
+    return environ.get(cache.password_env) or None
+
+
+def shared_expire_s(cache: CacheConfig) -> float:
+    if cache.shared_expire_s is not None:
+        return cache.shared_expire_s
+    return max(_THIRTY_DAYS_S, cache.ttl_s)
+
+
+@dataclass
+class Team:
+    """The shared parts of one gateway: a link to Redis and what goes over it."""
+
+    link: RedisLink
+    keys: Keys
+    cache: SharedCache | None
+    health: SharedHealthBoard | None
+    usage: TeamUsage | None
+    providers: tuple[str, ...]
+
+    @classmethod
+    def open(cls, config: Config, usage_log: UsageLog, environ: Mapping[str, str]) -> Team | None:
+        """The team for `config`, or None when no Redis is configured."""
+        settings = config.cache
+        url = redis_url(settings, environ)
+        if url is None:
+            return None
+        io_timeout_s = settings.connect_timeout_ms / 1000
+        client = open_client(
+            url,
+            password=redis_password(settings, environ),
+            ca_file=settings.ca_file,
+            io_timeout_s=io_timeout_s,
+        )
+        link = RedisLink(
+            client,
+            where=describe_url(url),
+            timeout_s=settings.timeout_ms / 1000,
+            io_timeout_s=io_timeout_s,
+        )
+        keys = Keys(settings.namespace or policy_namespace(config))
+        cache = None
+        if settings.enabled:
+            cache = SharedCache(
+                link,
+                keys,
+                max_entries=settings.shared_max_entries,
+                max_bytes=settings.shared_max_bytes,
+                expire_s=shared_expire_s(settings),
+            )
+        team = cls(link, keys, cache, None, None, tuple(sorted(config.providers)))
+        if settings.share_health:
+            team.health = SharedHealthBoard(config.breaker, channel=team)
+        if settings.share_usage:
+            team.usage = TeamUsage(link, keys, latency_samples=config.usage.latency_samples)
+            usage_log.add_sink(team.usage.push)
+        link.start()
+        return team
+
+    async def before_route(self, key: str | None) -> CacheEntry | None:
+        """One round trip, bounded by `timeout_ms`, before a request is routed: the shared
+        entry for `key` (if any) and the team's view of provider health."""
+        health = self.health
+        names = [self.keys.health(p) for p in self.providers] if health is not None else []
+        want_entry = key is not None and self.cache is not None
+        if not names and not want_entry:
+            return None
+
+        async def read(client: Any) -> list[Any]:
+            async with client.pipeline(transaction=False) as pipe:
+                if want_entry:
+                    pipe.get(self.keys.entry(key))
+                if names:
+                    pipe.mget(names)
+                return await pipe.execute()
+
+        results = await self.link.read(read)
+        if results is None:
+            return None
+        if names and health is not None:
+            for provider, raw in zip(self.providers, results[-1], strict=True):
+                health.observe(provider, raw)
+        return decode(key, results[0]) if want_entry and key is not None else None
+
+    def share(self, entry: CacheEntry) -> None:
+        if self.cache is not None:
+            self.cache.put(entry)
+
+    # -- HealthChannel: what the health board tells the team, sent in the background --
+
+    def cooldown(self, provider: str, value: dict[str, Any], expire_ms: int) -> None:
+        name, data = self.keys.health(provider), json.dumps(value, separators=(",", ":"))
+        until = repr(value["until"])
+        self.link.submit(Write(lambda pipe: pipe.eval(_COOLDOWN, 1, name, data, until, expire_ms)))
+
+    def success(self, provider: str, at: float, keep_ms: int) -> None:
+        name = self.keys.health(provider)
+        data = json.dumps({"recovered": at}, separators=(",", ":"))
+        self.link.submit(Write(lambda pipe: pipe.eval(_RECOVER, 1, name, data, repr(at), keep_ms)))
+
+    def notices(self) -> tuple[str, ...]:
+        return self.link.take_notices()
+
+    async def stats(self) -> dict[str, Any]:
+        """The team's figures (raises TeamUnavailable when Redis cannot be asked)."""
+        models = await self.usage.snapshot() if self.usage is not None else []
+        cache = await self.cache.stats() if self.cache is not None else None
+        names = [self.keys.health(p) for p in self.providers]
+
+        async def read_health(client: Any) -> list[Any]:
+            return await client.mget(names) if names else []
+
+        providers: dict[str, Any] = {}
+        now = time.time()
+        for provider, raw in zip(self.providers, await self.link.query(read_health), strict=True):
+            value = parse_health(raw)
+            if value is None:
+                continue
+            if isinstance(value.get("until"), int | float) and value["until"] > now:
+                providers[provider] = {
+                    "state": "cooling_down",
+                    "cooling_for_s": round(value["until"] - now, 3),
+                    "outcome": value.get("outcome"),
+                }
+            elif isinstance(value.get("recovered"), int | float):
+                ago = round(now - value["recovered"], 1)
+                providers[provider] = {"state": "ok", "recovered_s_ago": ago}
+        return {
+            "namespace": self.keys.namespace,
+            "redis": self.link.where,
+            "models": [m.to_json() for m in models],
+            "providers": providers,
+            "cache": cache,
+        }
+
+    async def aclose(self) -> None:
+        await self.link.aclose()
+
+    @property
+    def up(self) -> bool:
+        return self.link.state is LinkState.UP

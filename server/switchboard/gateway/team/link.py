@@ -1,0 +1,356 @@
+"""The connection to the team's Redis/Valkey, built so that Redis can never hold an editor up.
+
+Reads on the request path wait at most a few milliseconds and answer None when Redis is away,
+slow or broken; writes are queued and sent in batches by a background task. A lost connection
+is said once per outage (a log warning and a notice for the user) and re-established in the
+background with backoff, while everything above carries on with its local state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError, ResponseError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_BATCH = 128  # writes per pipeline
+_MAX_QUEUED = 4096  # writes waiting while Redis is slow; the oldest are dropped past this
+
+
+class LinkState(StrEnum):
+    IDLE = "idle"  # not tried yet
+    CONNECTING = "connecting"
+    UP = "up"
+    DOWN = "down"  # reconnecting in the background
+
+
+class TeamUnavailable(Exception):
+    """Redis could not be asked (for commands that need an answer, like `stats --team`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One background write: `add` puts its commands on a pipeline; `failed` runs (instead)
+    when they never reach Redis, so a writer that must not lose data can keep it."""
+
+    add: Callable[[Pipeline], None]
+    failed: Callable[[], None] | None = None
+    sent: Callable[[], None] | None = None
+
+    def fail(self) -> None:
+        if self.failed is not None:
+            self.failed()
+
+    def done(self) -> None:
+        if self.sent is not None:
+            self.sent()
+
+
+def describe_url(url: str) -> str:
+    """Where Redis is, for messages: scheme, host and port, never the credentials."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return f"unix://{parts.path}"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
+
+
+def open_client(
+    url: str, *, password: str | None, ca_file: str | None, io_timeout_s: float
+) -> Redis:
+    """A client that fails fast. It retries once, at once, on a broken connection only: a
+    pooled connection that died with a restarted server; waiting out an outage is the
+    reconnect loop's job."""
+    options: dict[str, Any] = {
+        "socket_connect_timeout": io_timeout_s,
+        "socket_timeout": io_timeout_s,
+        "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        "health_check_interval": 0,
+        # No CLIENT SETINFO on connect: less to send on every (re)connect.
+        "driver_info": None,
+    }
+    if password:
+        options["password"] = password  # a password in the URL takes precedence
+    if ca_file and url.startswith("rediss://"):
+        options["ssl_ca_certs"] = ca_file
+    return Redis.from_url(url, **options)
+
+
+class RedisLink:
+    """One client, its health, and the queue of writes waiting to go out."""
+
+    def __init__(
+        self,
+        client: Redis,
+        *,
+        where: str,
+        timeout_s: float,
+        io_timeout_s: float,
+        reconnect_min_s: float = 0.2,
+        reconnect_max_s: float = 5.0,
+    ) -> None:
+        self.client = client
+        self.where = where
+        self.timeout_s = timeout_s
+        self.io_timeout_s = io_timeout_s
+        self.state = LinkState.IDLE
+        self.outages = 0
+        self._reconnect_min_s = reconnect_min_s
+        self._reconnect_max_s = reconnect_max_s
+        self._queue: deque[Write] = deque()
+        self._writing = False
+        self._wake: asyncio.Event | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._connecting: asyncio.Task[None] | None = None
+        self._notices: list[str] = []
+        self._slow_said = False
+        self._closed = False
+
+    # -- connection state ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Begin connecting in the background, if there is an event loop to do it on."""
+        if self.state is not LinkState.IDLE or self._closed:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self.state = LinkState.CONNECTING
+        self._connecting = self._spawn(self._connect())
+
+    async def ready(self, wait_s: float) -> bool:
+        """Is Redis usable? Waits up to `wait_s` for a connection already being made."""
+        self.start()
+        if self.state is LinkState.CONNECTING and self._connecting is not None and wait_s > 0:
+            await asyncio.wait({self._connecting}, timeout=wait_s)
+        return self.state is LinkState.UP
+
+    async def _connect(self) -> None:
+        try:
+            async with asyncio.timeout(self.io_timeout_s):
+                await self.client.ping()
+        except (RedisError, OSError, TimeoutError) as exc:
+            self._went_down(exc)
+        else:
+            self._came_up()
+
+    def _came_up(self) -> None:
+        if self.state is LinkState.DOWN:
+            log.info("The team cache at %s is reachable again.", self.where)
+        self.state = LinkState.UP
+        self._kick()
+
+    def _went_down(self, exc: BaseException) -> None:
+        if self.state is LinkState.DOWN or self._closed:
+            return
+        self.state = LinkState.DOWN
+        self.outages += 1
+        log.warning(
+            "The team cache at %s is unreachable (%s); using the local cache and local provider "
+            "health, and reconnecting in the background.",
+            self.where,
+            _reason(exc),
+        )
+        self._notices.append(
+            f"The team cache at {self.where} is unreachable; Switchboard works from your local "
+            "cache until it is back."
+        )
+        for write in self._take_queue():
+            write.fail()
+        self._spawn(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        delay = self._reconnect_min_s
+        while not self._closed and self.state is LinkState.DOWN:
+            await asyncio.sleep(delay)
+            try:
+                async with asyncio.timeout(self.io_timeout_s):
+                    await self.client.ping()
+            except (RedisError, OSError, TimeoutError) as exc:
+                log.debug("team cache at %s still unreachable: %s", self.where, _reason(exc))
+                delay = min(delay * 2, self._reconnect_max_s)
+            else:
+                self._came_up()
+
+    def take_notices(self) -> tuple[str, ...]:
+        """Messages for the user, each handed out once."""
+        notices, self._notices = tuple(self._notices), []
+        return notices
+
+    # -- reads --------------------------------------------------------------------------------
+
+    async def read(self, command: Callable[[Redis], Awaitable[T]]) -> T | None:
+        """Run a read on the request path: None when Redis is not up or not within budget."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        if not await self.ready(self.timeout_s):
+            return None
+        left = self.timeout_s - (loop.time() - started)
+        try:
+            async with asyncio.timeout(max(left, 0.0005)):
+                return await command(self.client)
+        except TimeoutError:
+            # Slow is not down: the request goes on without Redis, the next one tries again.
+            if not self._slow_said:
+                self._slow_said = True
+                log.info(
+                    "The team cache at %s took longer than cache.timeout_ms (%.0f ms); requests "
+                    "go on without it when it does.",
+                    self.where,
+                    self.timeout_s * 1000,
+                )
+            return None
+        except ResponseError as exc:
+            log.warning("The team cache at %s refused a read: %s", self.where, exc)
+            return None
+        except (RedisError, OSError) as exc:
+            self._went_down(exc)
+            return None
+
+    async def query(self, command: Callable[[Redis], Awaitable[T]]) -> T:
+        """Run a command whose answer is needed (not on the editor's path): waits up to the
+        connect timeout, raises TeamUnavailable with the reason."""
+        if not await self.ready(self.io_timeout_s):
+            raise TeamUnavailable(f"the team cache at {self.where} is unreachable")
+        try:
+            async with asyncio.timeout(self.io_timeout_s):
+                return await command(self.client)
+        except (RedisError, OSError, TimeoutError) as exc:
+            if not isinstance(exc, ResponseError):
+                self._went_down(exc)
+            raise TeamUnavailable(
+                f"the team cache at {self.where} failed: {_reason(exc)}"
+            ) from None
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def submit(self, write: Write) -> None:
+        """Queue a write for the background writer; never waits."""
+        if self._closed or self.state is LinkState.DOWN:
+            write.fail()
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            write.fail()
+            return
+        self._queue.append(write)
+        while len(self._queue) > _MAX_QUEUED:
+            self._queue.popleft().fail()
+        self.start()
+        self._kick()
+
+    def _kick(self) -> None:
+        if self._wake is None:
+            self._wake = asyncio.Event()
+            self._spawn(self._writer())
+        self._wake.set()
+
+    async def _writer(self) -> None:
+        assert self._wake is not None
+        while not self._closed:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue and self.state is LinkState.UP:
+                batch = [self._queue.popleft() for _ in range(min(_BATCH, len(self._queue)))]
+                self._writing = True
+                try:
+                    await self._send(batch)
+                finally:
+                    self._writing = False
+
+    async def _send(self, batch: list[Write]) -> None:
+        try:
+            async with asyncio.timeout(self.io_timeout_s):
+                # MULTI/EXEC: a reader never sees half a batch (say, one model's usage only).
+                async with self.client.pipeline(transaction=True) as pipe:
+                    for write in batch:
+                        write.add(pipe)
+                    results = await pipe.execute(raise_on_error=False)
+        except ResponseError as exc:  # refused (a bad command, an out-of-memory Redis): not down
+            for write in batch:
+                write.fail()
+            log.warning("The team cache at %s refused %d writes: %s", self.where, len(batch), exc)
+            return
+        except (RedisError, OSError, TimeoutError) as exc:
+            for write in batch:
+                write.fail()
+            self._went_down(exc)
+            return
+        for write in batch:
+            write.done()
+        errors = [r for r in results if isinstance(r, ResponseError)]
+        if errors:
+            # A script error or an out-of-memory Redis: the writes are lost, Switchboard is not.
+            log.warning(
+                "The team cache at %s refused %d writes: %s", self.where, len(errors), errors[0]
+            )
+
+    async def drain(self, timeout_s: float) -> bool:
+        """Wait (bounded) until every queued write has been sent; True if it was."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + timeout_s
+        while (self._queue or self._writing) and self.state in (
+            LinkState.UP,
+            LinkState.CONNECTING,
+        ):
+            if loop.time() >= until:
+                return False
+            if self._wake is not None:
+                self._wake.set()
+            await asyncio.sleep(0.002)
+        return not self._queue
+
+    def _take_queue(self) -> list[Write]:
+        writes = list(self._queue)
+        self._queue.clear()
+        return writes
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def _spawn(self, work: Awaitable[None]) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def aclose(self, drain_s: float | None = None) -> None:
+        """Send what is queued (bounded by `drain_s`, default the connect timeout), then close."""
+        if self._closed:
+            return
+        with contextlib.suppress(RuntimeError):
+            await self.drain(self.io_timeout_s if drain_s is None else drain_s)
+        self._closed = True
+        for write in self._take_queue():
+            write.fail()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._wake is not None:
+            self._wake.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(RedisError, OSError, RuntimeError):
+            await self.client.aclose()
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    text = str(exc).strip().rstrip(".")
+    return text or type(exc).__name__

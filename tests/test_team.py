@@ -1,0 +1,453 @@
+"""Team mode against a real redis-server on loopback: members are gateways with their own
+local SQLite files, sharing answers, provider health and usage through Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import redis.asyncio
+
+from switchboard.config import ConfigError, config_from_mapping
+from switchboard.config.workspace import apply_overlay
+from switchboard.engine import Engine
+from switchboard.gateway import CacheState, Gateway, NoAnswer
+from switchboard.gateway.team import LinkState
+from switchboard.tasks import Source
+from tests.fake_provider import RateLimited, Reply, ServerError, blackhole, unused_tcp_port
+from tests.redis_server import RedisServer, require_redis_server
+from tests.support import config_dict, make_config
+
+CODE = "def add(a, b):\n    return a - b\n\n\nprint(add(1, 2))\n"
+FIXED = "```python\ndef add(a, b):\n    return a + b\n```"
+UNREACHABLE = "is unreachable"
+
+
+def outcomes(answer):
+    return [(a.model, a.outcome.value) for a in answer.attempts]
+
+
+@pytest.fixture
+def source(tmp_path):
+    path = tmp_path / "calc.py"
+    path.write_text(CODE)
+    return Source(CODE, str(path))
+
+
+@pytest.fixture
+def server(tmp_path):
+    redis_server = RedisServer(tmp_path / "redis").start()
+    yield redis_server
+    redis_server.stop()
+
+
+@pytest.fixture
+async def raw(server):
+    """A plain client, to look at what Switchboard stored."""
+    client = redis.asyncio.Redis.from_url(server.url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def member(tmp_path, fake, server):
+    """member(name, **sections) -> an Engine with its own local files, on the shared Redis."""
+    engines: list[Engine] = []
+
+    def build(name: str, *, models=None, url=None, cache=None, **sections) -> Engine:
+        models = models or {"fast": {"provider": "p"}, "backup": {"provider": "q"}}
+        routes = {"fix": ["fast", "backup"], "explain": ["fast", "backup"], "review": ["backup"]}
+        sections.setdefault("tasks", {"explain": {"hedge": False}})
+        # Generous for a loaded CI machine; the budget itself has its own test.
+        team = {"url": url or server.url, "timeout_ms": 500.0, **(cache or {})}
+        directory = tmp_path / name
+        directory.mkdir(exist_ok=True)
+        config = make_config(
+            directory, {"p": fake.base_url, "q": fake.base_url}, models, routes, cache=team,
+            **sections,
+        )  # fmt: skip
+        engine = Engine(config, Gateway.create(config, environ={}))
+        engines.append(engine)
+        return engine
+
+    yield build
+    for engine in engines:
+        await engine.aclose()
+
+
+async def settle(*engines: Engine) -> None:
+    """Wait until each member's background writes have reached Redis."""
+    for engine in engines:
+        assert engine.gateway.team is not None
+        assert await engine.gateway.team.link.drain(5.0)
+
+
+async def wait_until(predicate, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await asyncio.sleep(0.02)
+
+
+# -- the shared cache ---------------------------------------------------------------------------
+
+
+async def test_two_members_share_a_cached_answer(fake, member, source):
+    fake.default("fast", Reply(FIXED))
+    alice, bob = member("alice"), member("bob")
+    first = await alice.fix(source, 1, 1)
+    await settle(alice)
+    second = await bob.fix(source, 1, 1)
+    assert (first.cache, second.cache) == (CacheState.MISS, CacheState.FRESH)
+    assert second.model == "fast"
+    assert second.value.replacement.new_text() == first.value.replacement.new_text()
+    assert len(fake.requests) == 1
+    # Bob keeps a local copy, for when Redis is away.
+    assert bob.gateway.cache is not None and bob.gateway.cache.stats()["entries"] == 1
+
+
+async def test_members_with_different_routes_do_not_mix_answers(fake, member, source):
+    fake.default("fast", Reply(FIXED))
+    fake.default("fast-v2", Reply(FIXED))
+    alice = member("alice")
+    bob = member(
+        "bob", models={"fast": {"provider": "p", "model": "fast-v2"}, "backup": {"provider": "q"}}
+    )
+    await alice.fix(source, 1, 1)
+    await settle(alice)
+    assert alice.gateway.team.keys.namespace != bob.gateway.team.keys.namespace
+    answer = await bob.fix(source, 1, 1)
+    assert answer.cache is CacheState.MISS
+    assert len(fake.requests_for("fast-v2")) == 1
+
+
+async def test_stale_if_error_is_served_from_redis(fake, member, source):
+    fake.default("fast", Reply(FIXED))
+    alice = member("alice", cache={"ttl_s": 0})
+    bob = member("bob", cache={"ttl_s": 0})
+    await alice.fix(source, 1, 1)
+    await settle(alice)
+    fake.default("fast", ServerError(503))
+    fake.default("backup", ServerError(500))
+    await asyncio.sleep(0.01)
+    answer = await bob.fix(source, 1, 1)  # bob never saw this answer himself
+    assert answer.cache is CacheState.STALE
+    assert answer.model == "fast"
+    assert outcomes(answer) == [("fast", "server_error"), ("backup", "server_error")]
+
+
+async def test_shared_entries_expire(fake, member, source, raw):
+    fake.default("fast", Reply(FIXED))
+    alice = member("alice", cache={"shared_expire_s": 1.0})
+    bob = member("bob", cache={"shared_expire_s": 1.0})
+    await alice.fix(source, 1, 1)
+    await settle(alice)
+    keys = alice.gateway.team.keys
+    [entry_key] = await raw.zrange(keys.cache_index, 0, -1)
+    assert 0 < await raw.pttl(keys.entry(entry_key.decode())) <= 1000
+    await asyncio.sleep(1.1)
+    assert (await bob.fix(source, 1, 1)).cache is CacheState.MISS
+    assert len(fake.requests) == 2
+
+
+async def test_the_entry_cap_keeps_the_newest(fake, member, source, raw):
+    fake.default("fast", Reply(FIXED))
+    alice = member("alice", cache={"shared_max_entries": 3})
+    for n in range(5):
+        await alice.fix(source, 1, 1, message=f"problem {n}")
+        await settle(alice)
+    keys = alice.gateway.team.keys
+    kept = [k.decode() for k in await raw.zrange(keys.cache_index, 0, -1)]
+    assert len(kept) == 3
+    stored = [k.decode() for k in await raw.keys(keys.entry_prefix.replace("{", "\\{") + "*")]
+    assert sorted(stored) == sorted(keys.entry(k) for k in kept)
+    # The evicted ones are the oldest: the first two problems are asked again, the rest are not.
+    bob = member("bob")
+    for n in range(5):
+        await bob.fix(source, 1, 1, message=f"problem {n}")
+    assert len(fake.requests) == 5 + 2
+
+
+async def test_the_byte_cap_holds(fake, member, source, raw):
+    fake.default("fast", Reply(FIXED))
+    alice = member("alice", cache={"shared_max_bytes": 400})
+    for n in range(6):
+        await alice.fix(source, 1, 1, message=f"problem {n}")
+    await settle(alice)
+    keys = alice.gateway.team.keys
+    total = int(await raw.get(keys.cache_bytes))
+    sizes = [int(v) for v in await raw.hvals(keys.cache_sizes)]
+    assert 0 < total <= 400
+    assert total == sum(sizes)
+    assert await raw.zcard(keys.cache_index) == len(sizes) < 6
+
+
+async def test_clearing_the_cache_clears_the_teams_entries_too(fake, member, source, raw):
+    fake.default("fast", Reply(FIXED))
+    alice = member("alice")
+    await alice.fix(source, 1, 1)
+    await settle(alice)
+    alice.clear_cache()
+    await settle(alice)
+    keys = alice.gateway.team.keys
+    assert await raw.keys(keys.prefix.replace("{", "\\{").replace("}", "\\}") + "c*") == []
+
+
+# -- shared provider health ---------------------------------------------------------------------
+
+
+async def test_a_cooldown_seen_by_one_member_is_honoured_by_the_other(fake, member, source):
+    fake.script("fast", RateLimited(retry_after=30))
+    fake.default("fast", Reply(FIXED))
+    fake.default("backup", Reply(FIXED))
+    alice, bob = member("alice"), member("bob")
+    first = await alice.fix(source, 1, 1)
+    assert outcomes(first) == [("fast", "rate_limited"), ("backup", "ok")]
+    await settle(alice)
+    second = await bob.fix(source, 1, 1, message="another problem")
+    assert outcomes(second) == [("fast", "skipped_open_breaker"), ("backup", "ok")]
+    assert len(fake.requests_for("fast")) == 1
+    health = bob.gateway.provider_health()["p"]
+    assert health["state"] == "cooling_down" and 25 < health["team_cooling_for_s"] <= 30
+    team = await bob.team_stats()
+    assert team["providers"]["p"]["state"] == "cooling_down"
+
+
+async def test_a_teammates_success_ends_a_breaker_cooldown(fake, member, source):
+    breaker = {"failure_threshold": 1, "cooldown_s": 60.0}
+    alice, bob = member("alice", breaker=breaker), member("bob", breaker=breaker)
+    # Alice's request is on its way when Bob's fails and opens his breaker.
+    fake.script("fast", Reply(FIXED, delay=0.8), ServerError(503))
+    fake.default("fast", Reply(FIXED))
+    fake.default("backup", Reply(FIXED))
+    alices = asyncio.create_task(alice.fix(source, 1, 1))
+    await wait_until(lambda: len(fake.requests_for("fast")) == 1)
+    assert outcomes(await bob.fix(source, 1, 1, message="b1")) == [
+        ("fast", "server_error"),
+        ("backup", "ok"),
+    ]
+    await settle(bob)
+    skipped = await bob.fix(source, 1, 1, message="b2")
+    assert outcomes(skipped)[0] == ("fast", "skipped_open_breaker")
+    # Alice's answer arrives after Bob's failure: the provider is back, for Bob too.
+    assert (await alices).model == "fast"
+    await settle(alice)
+    again = await bob.fix(source, 1, 1, message="b3")
+    assert outcomes(again) == [("fast", "ok")]
+
+
+async def test_a_rejected_key_is_not_shared(fake, member, source):
+    from tests.fake_provider import AuthError
+
+    fake.script("fast", AuthError())
+    fake.default("fast", Reply(FIXED))
+    fake.default("backup", Reply(FIXED))
+    alice, bob = member("alice"), member("bob")
+    assert outcomes(await alice.fix(source, 1, 1))[0] == ("fast", "auth_error")
+    await settle(alice)
+    assert outcomes(await bob.fix(source, 1, 1, message="b")) == [("fast", "ok")]
+
+
+# -- shared usage -------------------------------------------------------------------------------
+
+
+async def test_usage_adds_up_across_the_team(fake, member, source):
+    models = {
+        "fast": {"provider": "p", "input_cost_per_mtok": 1.0, "output_cost_per_mtok": 2.0},
+        "backup": {"provider": "q"},
+    }
+    fake.default("fast", Reply(FIXED))
+    alice, bob = member("alice", models=models), member("bob", models=models)
+    await alice.fix(source, 1, 1, message="a")
+    fake.script("fast", ServerError(503))
+    fake.default("backup", Reply(FIXED))
+    await bob.fix(source, 1, 1, message="b")
+    await bob.fix(source, 1, 1, message="a")  # alice's answer, from the team cache
+    local = {m["model"]: m for m in bob.stats()["models"]}  # also hands bob's figures over
+    await settle(bob)
+    team = {m["model"]: m for m in (await alice.team_stats())["models"]}
+    assert local["fast"]["requests"] == 1  # bob's own
+    assert team["fast"]["requests"] == 2
+    assert team["fast"]["ok"] == 1
+    assert team["fast"]["failures_by_kind"] == {"server_error": 1}
+    assert team["fast"]["cost_usd"] > 0
+    assert team["fast"]["p50_ms"] is not None
+    assert team["fast"]["cache_hits"] == {"fresh": 1, "stale": 0}
+    assert team["backup"]["ok"] == 1
+
+
+# -- Redis away ---------------------------------------------------------------------------------
+
+
+async def test_redis_killed_mid_run_falls_back_says_so_once_then_recovers(
+    fake, member, source, server, caplog
+):
+    fake.default("fast", Reply(FIXED))
+    alice, bob = member("alice"), member("bob")
+    await alice.fix(source, 1, 1, message="before")
+    await settle(alice)
+    server.stop()
+    with caplog.at_level(logging.WARNING, logger="switchboard"):
+        answers = [await alice.fix(source, 1, 1, message=f"during {n}") for n in range(3)]
+        answers.append(await alice.fix(source, 1, 1, message="before"))
+    assert [a.cache for a in answers] == [CacheState.MISS] * 3 + [CacheState.FRESH]
+    told = [n for a in answers for n in a.notices if UNREACHABLE in n]
+    assert len(told) == 1
+    assert "local cache" in told[0] and server.url in told[0]
+    warnings = [r for r in caplog.records if UNREACHABLE in r.getMessage()]
+    assert len(warnings) == 1
+    assert alice.gateway.team.link.state is LinkState.DOWN
+
+    server.restart()
+    await wait_until(lambda: alice.gateway.team.link.state is LinkState.UP)
+    await alice.fix(source, 1, 1, message="after")
+    await settle(alice)
+    shared = await bob.fix(source, 1, 1, message="after")  # bob's old connection died too
+    assert shared.cache is CacheState.FRESH
+    assert not shared.notices
+    assert len(fake.requests) == 5
+
+
+async def test_redis_unreachable_from_the_start_costs_nothing_and_is_said_once(
+    fake, member, source, caplog
+):
+    fake.default("fast", Reply(FIXED))
+    engine = member("alice", url=f"redis://127.0.0.1:{unused_tcp_port()}")
+    with caplog.at_level(logging.WARNING, logger="switchboard"):
+        first = await engine.fix(source, 1, 1)
+        second = await engine.fix(source, 1, 1, message="other")
+    assert (first.model, second.model) == ("fast", "fast")
+    assert [n for n in first.notices + second.notices if UNREACHABLE in n]
+    assert len([r for r in caplog.records if UNREACHABLE in r.getMessage()]) == 1
+    assert (await engine.fix(source, 1, 1)).cache is CacheState.FRESH  # the local cache works
+
+
+async def test_a_silent_redis_holds_a_request_no_longer_than_timeout_ms(fake, member):
+    with blackhole() as hole:
+        engine = member("alice", url=f"redis://127.0.0.1:{hole.port}", cache={"timeout_ms": 20.0})
+        team = engine.gateway.team
+        started = time.perf_counter()
+        assert await team.before_route("0" * 64) is None
+        waited = time.perf_counter() - started
+        assert waited < 0.15, waited
+        started = time.perf_counter()
+        assert await team.before_route("1" * 64) is None
+        assert time.perf_counter() - started < 0.15
+
+
+async def test_nothing_answers_and_redis_is_down_still_a_clean_no_answer(fake, member, source):
+    fake.default("fast", ServerError(503))
+    fake.default("backup", ServerError(503))
+    engine = member("alice", url=f"redis://127.0.0.1:{unused_tcp_port()}")
+    with pytest.raises(NoAnswer) as failed:
+        await engine.fix(source, 1, 1)
+    assert any(UNREACHABLE in n for n in failed.value.notices)
+
+
+# -- TLS ----------------------------------------------------------------------------------------
+
+
+def _make_certificates(directory: Path) -> dict[str, Path]:
+    """A private CA and a server certificate for 127.0.0.1, made with openssl."""
+    if subprocess.run(["openssl", "version"], capture_output=True).returncode != 0:
+        pytest.skip("openssl is not installed")
+    files = {name: directory / f"{name}.pem" for name in ("ca", "ca-key", "cert", "key")}
+    steps = [
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
+         "-keyout", files["ca-key"], "-out", files["ca"]],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+         "-keyout", files["key"], "-out", directory / "server.csr"],
+        ["x509", "-req", "-in", directory / "server.csr", "-CA", files["ca"],
+         "-CAkey", files["ca-key"], "-CAcreateserial", "-days", "2",
+         "-extfile", directory / "san.cnf", "-out", files["cert"]],
+    ]  # fmt: skip
+    (directory / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    for step in steps:
+        subprocess.run(["openssl", *map(str, step)], check=True, capture_output=True)
+    return files
+
+
+async def test_rediss_with_a_private_ca(fake, member, source, tmp_path):
+    require_redis_server()
+    certs = _make_certificates(tmp_path)
+    tls = RedisServer(
+        tmp_path / "redis-tls",
+        tls=True,
+        extra=(
+            "--tls-cert-file", str(certs["cert"]),
+            "--tls-key-file", str(certs["key"]),
+            "--tls-ca-cert-file", str(certs["ca"]),
+            "--tls-auth-clients", "no",
+        ),
+    ).start()  # fmt: skip
+    try:
+        fake.default("fast", Reply(FIXED))
+        team = {"ca_file": str(certs["ca"])}
+        alice = member("alice", url=tls.url, cache=team)
+        bob = member("bob", url=tls.url, cache=team)
+        await alice.fix(source, 1, 1)
+        await settle(alice)
+        assert (await bob.fix(source, 1, 1)).cache is CacheState.FRESH
+    finally:
+        tls.stop()
+
+
+# -- configuration ------------------------------------------------------------------------------
+
+
+ROUTES = {"fix": ["fast"], "explain": ["fast"], "review": ["fast"]}
+
+
+def _config(tmp_path, **cache):
+    providers, models = {"p": "http://127.0.0.1:9/v1"}, {"fast": {"provider": "p"}}
+    return config_dict(tmp_path, providers, models, ROUTES, cache=cache)
+
+
+def test_plain_redis_to_another_host_needs_tls_and_never_echoes_the_password(tmp_path):
+    raw = _config(tmp_path, url="redis://:hunter2-secret@redis.example.com:6379/0")
+    with pytest.raises(ConfigError) as refused:
+        config_from_mapping(raw, environ={}, source="test")
+    assert "cache.url" in str(refused.value) and "rediss://" in str(refused.value)
+    assert "hunter2" not in str(refused.value)
+    raw["cache"]["url"] = "rediss://:hunter2-secret@redis.example.com:6380/0"
+    assert config_from_mapping(raw, environ={}, source="test").cache.url
+
+
+def test_the_url_can_come_from_the_environment(tmp_path):
+    raw = _config(tmp_path, url_env="TEAM_REDIS_URL")
+    with pytest.raises(ConfigError, match=r"cache\.url_env"):
+        config_from_mapping(raw, environ={"TEAM_REDIS_URL": "http://x"}, source="test")
+    config = config_from_mapping(
+        raw, environ={"TEAM_REDIS_URL": "redis://127.0.0.1:1"}, source="test"
+    )
+    assert config.cache.url_env == "TEAM_REDIS_URL"
+
+
+@pytest.mark.parametrize(
+    ("cache", "problem"),
+    [
+        ({"timeout_ms": 0}, "cache.timeout_ms: must be positive"),
+        ({"namespace": "has spaces"}, "cache.namespace: use 1 to 64"),
+        ({"shared_max_entries": 0}, "cache.shared_max_entries: must be at least 1"),
+        ({"url": "redis://127.0.0.1", "url_env": "X"}, "set one of them"),
+        ({"share_health": "yes"}, "cache.share_health: expected a boolean"),
+        ({"url": "http://127.0.0.1"}, "cache.url: is not a redis://"),
+    ],
+)
+def test_team_settings_are_validated(tmp_path, cache, problem):
+    with pytest.raises(ConfigError) as refused:
+        config_from_mapping(_config(tmp_path, **cache), environ={}, source="test")
+    assert problem in str(refused.value)
+
+
+def test_a_workspace_cannot_point_the_cache_at_its_own_redis(tmp_path):
+    config = make_config(
+        tmp_path, {"p": "http://127.0.0.1:9/v1"}, {"fast": {"provider": "p"}}, ROUTES
+    )
+    updated, warnings = apply_overlay(config, {"cache": {"url": "redis://127.0.0.1:1"}}, "repo")
+    assert updated.cache.url is None
+    assert any("cache" in w for w in warnings)
