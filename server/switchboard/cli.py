@@ -15,12 +15,14 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 from . import __version__
 from .config import Config, ConfigError, load_config
 from .engine import Engine
 from .gateway import Answer, NoAnswer
 from .gateway.provider import resolve_api_key
+from .gateway.team import TeamUnavailable, redis_password, redis_url
 from .logs import setup_logging
 from .tasks import ExcludedFile, Source
 
@@ -77,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     stats = commands.add_parser("stats", parents=[common], help="per-model usage and health")
     stats.add_argument("--json", action="store_true", help="print one JSON object")
+    stats.add_argument(
+        "--team", action="store_true", help="the whole team's figures, from the shared Redis"
+    )
 
     config = commands.add_parser("config", parents=[common], help="configuration commands")
     config_commands = config.add_subparsers(dest="config_command", metavar="ACTION")
@@ -114,7 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _keys(config: Config) -> list[str]:
-    keys = (resolve_api_key(provider, os.environ) for provider in config.providers.values())
+    keys = [resolve_api_key(provider, os.environ) for provider in config.providers.values()]
+    # The team Redis's password never reaches a log either, from the URL or the environment.
+    url = redis_url(config.cache, os.environ)
+    keys += [urlsplit(url).password if url else None, redis_password(config.cache, os.environ)]
     return [key for key in keys if key]
 
 
@@ -130,7 +138,11 @@ async def _run_task(args: argparse.Namespace, config: Config) -> int:
     engine = Engine.create(config, root=Path.cwd())
     try:
         if args.command == "stats":
+            if args.team:
+                return await _team_stats(engine, as_json=args.json)
             return _print_stats(engine.stats(), as_json=args.json)
+        # A one-shot command may wait for the team's Redis (bounded); an editor never does.
+        await engine.gateway.start()
         source = _read_source(args.file)
         if args.command == "fix":
             return await _fix(engine, source, args)
@@ -282,11 +294,45 @@ def _print_json(data: dict[str, Any]) -> None:
 # -- stats and config -------------------------------------------------------------------------
 
 
+async def _team_stats(engine: Engine, *, as_json: bool) -> int:
+    try:
+        stats = await engine.team_stats()
+    except TeamUnavailable as exc:
+        return _fail(EXIT_ERROR, f"cannot read the team's figures: {exc}.")
+    if stats is None:
+        return _fail(
+            EXIT_CONFIG,
+            "stats --team needs a shared cache: set [cache] url (or url_env) in your user config.",
+        )
+    if as_json:
+        _print_json(stats)
+        return EXIT_OK
+    print(f"Team figures for namespace {stats['namespace']} at {stats['redis']}\n")
+    _print_models(stats["models"])
+    cache = stats.get("cache")
+    if cache:
+        print(f"\nteam cache: {cache['entries']} entries, {cache['bytes'] / 1024:.0f} KiB")
+    for name, health in stats["providers"].items():
+        if health["state"] == "cooling_down":
+            print(
+                f"provider {name}: cooling down for the team, {health['cooling_for_s']:.0f} s "
+                f"left ({health['outcome']})"
+            )
+    return EXIT_OK
+
+
 def _print_stats(stats: dict[str, Any], *, as_json: bool) -> int:
     if as_json:
         _print_json(stats)
         return EXIT_OK
-    models = stats["models"]
+    _print_models(stats["models"])
+    cache = stats.get("cache")
+    if cache:
+        print(f"\ncache: {cache['entries']} entries, {cache['bytes'] / 1024:.0f} KiB")
+    return EXIT_OK
+
+
+def _print_models(models: list[dict[str, Any]]) -> None:
     if not models:
         print("No requests recorded yet.")
     else:
@@ -318,10 +364,6 @@ def _print_stats(stats: dict[str, Any], *, as_json: bool) -> int:
             for m in models
         ]
         print(_table(header, rows))
-    cache = stats.get("cache")
-    if cache:
-        print(f"\ncache: {cache['entries']} entries, {cache['bytes'] / 1024:.0f} KiB")
-    return EXIT_OK
 
 
 def _failures(kinds: dict[str, int]) -> str:
