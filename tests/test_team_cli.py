@@ -126,3 +126,11 @@ def test_a_wrong_password_is_said_without_showing_it(tmp_path, fake, server):
     assert result.returncode == 0, result.stderr
     assert "wrong-password-123" not in result.stderr
     assert "is unreachable" in result.stderr
+
+
+def test_config_check_names_the_team_cache_but_not_its_password(tmp_path, fake, server):
+    url = server.url.replace("redis://", f"redis://:{PASSWORD}@")
+    alice = member(tmp_path, fake, "alice", url)
+    result = run(alice, "config", "check")
+    assert result.returncode == 0, result.stderr
+    assert f"team cache: {server.url}, namespace policy-" in result.stdout

@@ -23,6 +23,8 @@ from .engine import Engine
 from .gateway import Answer, NoAnswer
 from .gateway.provider import resolve_api_key
 from .gateway.team import TeamUnavailable, redis_password, redis_url
+from .gateway.team.keys import policy_namespace
+from .gateway.team.link import describe_url
 from .logs import setup_logging
 from .tasks import ExcludedFile, Source
 
@@ -416,8 +418,23 @@ def _config_check(config: Config) -> int:
         print(
             f"warning: no key for {', '.join(missing)}; requests to them will fail as unauthorized"
         )
+    _team_check(config)
     print("The configuration is valid.")
     return EXIT_OK
+
+
+def _team_check(config: Config) -> None:
+    """Where the team cache is (never its password), or why team mode is off."""
+    cache = config.cache
+    url = redis_url(cache, os.environ)
+    if url is None:
+        if cache.url_env:
+            print(f"warning: ${cache.url_env} is not set; team mode is off")
+        return
+    namespace = cache.namespace or policy_namespace(config)
+    print(f"team cache: {describe_url(url)}, namespace {namespace}")
+    if cache.password_env and not os.environ.get(cache.password_env):
+        print(f"warning: ${cache.password_env} is not set; connecting without a password")
 
 
 if __name__ == "__main__":
