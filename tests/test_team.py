@@ -15,10 +15,27 @@ import redis.asyncio
 from switchboard.config import ConfigError, config_from_mapping
 from switchboard.config.workspace import apply_overlay
 from switchboard.engine import Engine
-from switchboard.gateway import CacheState, Gateway, NoAnswer
+from switchboard.gateway import (
+    Ask,
+    CacheEntry,
+    CacheState,
+    Gateway,
+    Message,
+    NoAnswer,
+    Prompt,
+    cache_key,
+)
 from switchboard.gateway.team import LinkState
+from switchboard.gateway.team.cache import decode, encode
 from switchboard.tasks import Source
-from tests.fake_provider import RateLimited, Reply, ServerError, blackhole, unused_tcp_port
+from tests.fake_provider import (
+    Echo,
+    RateLimited,
+    Reply,
+    ServerError,
+    blackhole,
+    unused_tcp_port,
+)
 from tests.redis_server import RedisServer, require_redis_server
 from tests.support import config_dict, make_config
 
@@ -451,3 +468,33 @@ def test_a_workspace_cannot_point_the_cache_at_its_own_redis(tmp_path):
     updated, warnings = apply_overlay(config, {"cache": {"url": "redis://127.0.0.1:1"}}, "repo")
     assert updated.cache.url is None
     assert any("cache" in w for w in warnings)
+
+
+def test_an_entry_stored_under_another_key_is_never_served():
+    entry = CacheEntry("b" * 64, "answer for b", "fast", "p", 1.0)
+    assert decode("b" * 64, encode(entry)) == entry
+    assert decode("a" * 64, encode(entry)) is None
+    assert decode("a" * 64, b"not json") is None
+
+
+async def test_reads_cut_short_by_the_budget_never_mix_up_answers(fake, member):
+    fake.default("fast", Echo())
+    alice = member("alice")
+    asks = [
+        Ask("explain", "explain", Prompt((Message("user", f"question {n}."),)), parse=str)
+        for n in range(40)
+    ]
+    for ask in asks:
+        await alice.ask(ask)
+    await settle(alice)
+    bob = member("bob", cache={"timeout_ms": 0.05})  # most reads are cancelled mid-flight
+    team = bob.gateway.team
+    keys = [cache_key(a.task, a.route, bob.config.route(a.route), a.prompt) for a in asks]
+    results = await asyncio.gather(*(team.before_route(k) for k in keys * 5))
+    assert None in results  # some were cut short
+    team.link.timeout_s = 1.0
+    for n, key in enumerate(keys):
+        entry = await team.before_route(key)
+        assert entry is not None and entry.key == key
+        assert entry.text.endswith(f"question {n}.")
+    assert team.link.state is LinkState.UP  # slow is not down

@@ -26,24 +26,41 @@ _KEY_BLOCK = re.compile(
 )
 _KEY_LINE = re.compile(r"[^\s]+")
 
-_SECRET_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(pattern)
-    for pattern in (
-        r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",  # AWS access key id
-        r"(?i)aws_?secret_?access_?key\W{0,5}(?P<secret>[A-Za-z0-9/+=]{40})\b",
-        r"\bgh[pousr]_[A-Za-z0-9]{36,255}\b",  # GitHub tokens
-        r"\bgithub_pat_[A-Za-z0-9_]{22,255}\b",
-        r"\bglpat-[A-Za-z0-9_\-]{20,}\b",  # GitLab
-        r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b",  # Slack
-        r"\bsk-(?:proj-|ant-|or-v1-)?[A-Za-z0-9_\-]{20,}\b",  # OpenAI, Anthropic, OpenRouter
-        r"\bAIza[0-9A-Za-z_\-]{35}\b",  # Google API key
-        r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\b",  # JWT
-        r"\b(?:sk|rk)_live_[A-Za-z0-9]{16,}\b",  # Stripe
+# Each pattern with the literal text that every match contains (lower case for the (?i)
+# patterns): a pattern whose literals are all absent from ASCII text cannot match there and is
+# not run. Running all twelve over a 40-line hover window took ~0.28 ms; most code holds none
+# of the literals.
+_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
+    (re.compile(pattern), needles)
+    for pattern, needles in (
+        # AWS access key id
+        (r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b", ("AKIA", "ASIA", "ABIA", "ACCA")),
+        (r"(?i)aws_?secret_?access_?key\W{0,5}(?P<secret>[A-Za-z0-9/+=]{40})\b", ("aws",)),
+        # GitHub tokens
+        (r"\bgh[pousr]_[A-Za-z0-9]{36,255}\b", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),
+        (r"\bgithub_pat_[A-Za-z0-9_]{22,255}\b", ("github_pat_",)),
+        (r"\bglpat-[A-Za-z0-9_\-]{20,}\b", ("glpat-",)),  # GitLab
+        (r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b", ("xox",)),  # Slack
+        # OpenAI, Anthropic, OpenRouter
+        (r"\bsk-(?:proj-|ant-|or-v1-)?[A-Za-z0-9_\-]{20,}\b", ("sk-",)),
+        (r"\bAIza[0-9A-Za-z_\-]{35}\b", ("AIza",)),  # Google API key
+        # JWT
+        (r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\b", ("eyJ",)),
+        (r"\b(?:sk|rk)_live_[A-Za-z0-9]{16,}\b", ("_live_",)),  # Stripe
         # password = "…", api_key: '…', "secret": "…" — the quoted value only.
-        r"(?i)\b[\w.-]*(?:password|passwd|pwd|secret|token|api_?key|access_?key)[\w.-]*[\"']?"
-        r"\s*[:=]\s*(?P<q>[\"'])(?P<secret>[^\"'\s]{4,})(?P=q)",
+        (
+            r"(?i)\b[\w.-]*(?:password|passwd|pwd|secret|token|api_?key|access_?key)[\w.-]*[\"']?"
+            r"\s*[:=]\s*(?P<q>[\"'])(?P<secret>[^\"'\s]{4,})(?P=q)",
+            ("pass", "pwd", "secret", "token", "key"),
+        ),
     )
 )
+_KEY_BLOCK_NEEDLE = "PRIVATE KEY-----"
+
+
+def _may_match(pattern: re.Pattern[str], needles: tuple[str, ...], text: str, lower: str) -> bool:
+    haystack = lower if pattern.flags & re.IGNORECASE else text
+    return any(needle in haystack for needle in needles)
 
 
 def _placeholder(n: int) -> str:
@@ -64,9 +81,18 @@ class Redactor:
     def redact(self, text: str) -> str:
         if not self.enabled:
             return text
-        text = _KEY_BLOCK.sub(self._replace_key_block, text)
-        for pattern in _SECRET_PATTERNS:
-            text = pattern.sub(self._replace, text)
+        # The literal pre-check holds for ASCII only: under IGNORECASE, `re` also matches a few
+        # non-ASCII letters (the Kelvin sign for k, the long s for s), so other text runs all.
+        ascii_only = text.isascii()
+        if not ascii_only or _KEY_BLOCK_NEEDLE in text:
+            text = _KEY_BLOCK.sub(self._replace_key_block, text)
+        lower = text.lower() if ascii_only else ""
+        for pattern, needles in _SECRET_PATTERNS:
+            if ascii_only and not _may_match(pattern, needles, text, lower):
+                continue
+            text, replaced = pattern.subn(self._replace, text)
+            if replaced and ascii_only:  # a placeholder holds "SECRET": later patterns see it
+                lower = text.lower()
         return text
 
     def _replace_key_block(self, match: re.Match[str]) -> str:

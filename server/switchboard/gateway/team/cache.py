@@ -75,6 +75,7 @@ return #members
 def encode(entry: CacheEntry) -> str:
     return json.dumps(
         {
+            "key": entry.key,
             "text": entry.text,
             "model": entry.model,
             "provider": entry.provider,
@@ -91,6 +92,8 @@ def decode(key: str, raw: bytes | str | None) -> CacheEntry | None:
         return None
     try:
         data = json.loads(raw)
+        if data["key"] != key:  # never serve one question's answer for another
+            raise ValueError("the entry belongs to another key")
         return CacheEntry(
             key,
             str(data["text"]),
