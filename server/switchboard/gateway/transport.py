@@ -44,11 +44,12 @@ class FairConnectionPool(httpcore.AsyncConnectionPool):
                 self._connections.remove(connection)
                 closing.append(connection)
 
+        queued = [r for r in self._requests if r.is_queued()]
+        if not queued:  # a response was closed and nobody is waiting: nothing to assign
+            return closing
         taken = {id(r.connection) for r in self._requests if r.connection is not None}
         free = [c for c in self._connections if id(c) not in taken and c.is_available()]
-        for pool_request in self._requests:
-            if not pool_request.is_queued():
-                continue
+        for pool_request in queued:
             origin = pool_request.request.url.origin
             connection = next((c for c in free if c.can_handle_request(origin)), None)
             if connection is not None:
