@@ -448,3 +448,31 @@ async def test_excluded_files_get_no_actions_and_no_hover(start, fake):
     assert await session.code_actions(uri, rng(0, 0, 0, 5), [diagnostic(0)]) == []
     assert await session.hover(uri, 0, 2) is None
     assert fake.requests == []
+
+
+async def test_an_editor_that_refuses_the_edit_gets_false_not_an_error(start, fake):
+    fake.default("fast", Reply(FIXED))
+    caps = copy.deepcopy(client_capabilities("visual-studio-code"))
+    caps.text_document.code_action.resolve_support = None
+    session = await start(capabilities=caps)
+
+    def refuse(params):
+        raise RuntimeError("User cancelled server edit")
+
+    session.client.protocol.fm.features[types.WORKSPACE_APPLY_EDIT] = refuse
+    uri = session.open("calc.py", CODE)
+    [fix] = [
+        a
+        for a in await session.code_actions(uri, rng(1, 0, 1, 0), [diagnostic(1)])
+        if a.kind == "quickfix"
+    ]
+    assert await session.command(fix.command.command, *fix.command.arguments) is False
+
+
+async def test_a_hover_from_the_cache_says_so_in_the_status(start, fake):
+    fake.default("fast", Reply("explained"))
+    session = await start(configuration={"hover": {"delayMs": 0}})
+    uri = session.open("calc.py", CODE)
+    await session.hover(uri, 0, 5)
+    await session.hover(uri, 0, 5)
+    await session.wait_for(lambda: any(s.get("state") == "cached" for s in session.status))

@@ -51,20 +51,28 @@ def to_client_units(line: str, column: int, encoding: str) -> int:
     return units_in(line[: max(0, column)], encoding)
 
 
+def _end_of_document(source: Source) -> Position:
+    """Where the text ends: after a final line ending that is the start of an empty line
+    (the LSP counts it as a line), else at the end of the last line's text."""
+    last = source.line_count - 1
+    if source.lines[last].endswith(("\n", "\r")):
+        return Position(source.line_count, 0)
+    return Position(last, len(source.lines[last]))
+
+
 def from_client(source: Source, position: types.Position, encoding: str) -> Position:
     """A client position as a clamped code-point position in `source`."""
     if position.line >= source.line_count:
-        last = source.line_count - 1
-        return Position(last, len(source.line_text(last))) if last >= 0 else Position(0, 0)
+        return _end_of_document(source)
     line = max(0, position.line)
     return Position(line, to_code_points(source.line_text(line), position.character, encoding))
 
 
 def to_client(source: Source, position: Position, encoding: str) -> types.Position:
     if position.line >= source.line_count:
-        last = max(0, source.line_count - 1)
-        text = source.line_text(last)
-        return types.Position(line=last, character=units_in(text, encoding))
+        end = _end_of_document(source)
+        text = source.line_text(end.line)
+        return types.Position(line=end.line, character=units_in(text[: end.character], encoding))
     text = source.line_text(position.line)
     return types.Position(
         line=position.line, character=to_client_units(text, position.character, encoding)

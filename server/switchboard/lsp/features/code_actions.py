@@ -162,11 +162,15 @@ async def apply_action(server: SwitchboardServer, data: Any) -> bool:
     if edit is None:
         return False
     # Shielded: cancelling this command must not cancel pygls' pending reply future (pygls #621).
-    result = await asyncio.shield(
-        server.workspace_apply_edit_async(
-            types.ApplyWorkspaceEditParams(edit=edit, label="Switchboard")
+    try:
+        result = await asyncio.shield(
+            server.workspace_apply_edit_async(
+                types.ApplyWorkspaceEditParams(edit=edit, label="Switchboard")
+            )
         )
-    )
+    except Exception as exc:  # the editor refused (eglot asks the user first): not our error
+        log.info("the editor did not apply the edit: %s", exc)
+        return False
     return bool(result and result.applied)
 
 

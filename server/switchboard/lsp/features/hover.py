@@ -65,6 +65,7 @@ async def hover(server: SwitchboardServer, params: types.HoverParams) -> types.H
     ask = server.engine.explain_ask(source, position.line, position.character)
     cached = server.engine.cached(ask)
     if cached is not None and cached.cache is CacheState.FRESH:
+        server.notifier.answered("explain", cached)
         return _render(server, source, position, cached)
     if settings.cache_only or not server.hover_budget.allow(settings.max_per_minute):
         return _render(server, source, position, cached) if cached is not None else None

@@ -83,6 +83,9 @@ class ReviewFeature:
             ask = server.engine.review_ask(source)
         except ExcludedFile as excluded:
             return {"findings": 0, "error": str(excluded)}
+        except NoAnswer as too_large:  # no model on the route could take the whole file
+            server.notifier.failed("review", too_large)
+            return {"findings": 0, "error": str(too_large), **too_large.envelope()}
         async with self._progress(f"Reviewing {source.name}") as report:
             model = server.first_model(ask.route)
             report(f"asking {model}" if model else "asking")
