@@ -1,0 +1,132 @@
+// Finding the Switchboard server: which program to run, in the order the README promises.
+// Pure apart from the `Probe` it is given, so every branch is unit-tested without an editor.
+
+import * as path from 'node:path';
+
+/** The client-only settings that choose the server (all machine-scoped). */
+export interface LaunchSettings {
+  serverPath: string;
+  pythonPath: string;
+  configPath: string;
+}
+
+/** How the server gets started, and where that choice came from (for messages and the log). */
+export interface ServerCommand {
+  command: string;
+  args: string[];
+  origin: string;
+}
+
+/** What discovery may ask of the machine; the extension passes the real thing, tests a fake. */
+export interface Probe {
+  /** Whether `file` exists and may be executed. */
+  isExecutable(file: string): Promise<boolean>;
+  /** Whether `python -c "import switchboard"` succeeds. */
+  hasSwitchboard(python: string): Promise<boolean>;
+  /** The interpreter selected in the Python extension, if it is installed and has one. */
+  selectedPython(): Promise<string | undefined>;
+  /** The PATH entries and executable suffixes (Windows' PATHEXT; [''] elsewhere). */
+  path: string[];
+  suffixes: string[];
+}
+
+export type Discovery =
+  | { ok: true; server: ServerCommand; notes: string[] }
+  | { ok: false; problem: string; notes: string[] };
+
+const SERVER_PATH = 'switchboard.serverPath';
+const PYTHON_PATH = 'switchboard.pythonPath';
+
+/**
+ * The server to run: `switchboard.serverPath`, else `switchboard.pythonPath`, else the Python
+ * extension's interpreter (when it has Switchboard), else `switchboard` on PATH.
+ *
+ * A setting the user made explicitly is never skipped silently: if it points nowhere, that is
+ * the problem reported, rather than quietly running some other server.
+ */
+export async function discoverServer(settings: LaunchSettings, probe: Probe): Promise<Discovery> {
+  const notes: string[] = [];
+  const tail = launchArgs(settings.configPath);
+  const serverPath = settings.serverPath.trim();
+  if (serverPath) {
+    if (await probe.isExecutable(serverPath)) {
+      return { ok: true, server: { command: serverPath, args: tail, origin: SERVER_PATH }, notes };
+    }
+    return {
+      ok: false,
+      problem: `${SERVER_PATH} is set to "${serverPath}", which is not an executable file.`,
+      notes,
+    };
+  }
+  const pythonPath = settings.pythonPath.trim();
+  if (pythonPath) {
+    if (!(await probe.isExecutable(pythonPath))) {
+      return {
+        ok: false,
+        problem: `${PYTHON_PATH} is set to "${pythonPath}", which is not an executable file.`,
+        notes,
+      };
+    }
+    if (!(await probe.hasSwitchboard(pythonPath))) {
+      return {
+        ok: false,
+        problem: `${PYTHON_PATH} is "${pythonPath}", but Switchboard is not installed in it (pip install switchboard).`,
+        notes,
+      };
+    }
+    return { ok: true, server: pythonModule(pythonPath, tail, PYTHON_PATH), notes };
+  }
+  const selected = await probe.selectedPython();
+  if (selected) {
+    if (await probe.hasSwitchboard(selected)) {
+      return { ok: true, server: pythonModule(selected, tail, 'the Python extension\'s interpreter'), notes };
+    }
+    notes.push(`The selected Python interpreter (${selected}) has no Switchboard installed.`);
+  }
+  const onPath = await findOnPath('switchboard', probe);
+  if (onPath) {
+    return { ok: true, server: { command: onPath, args: tail, origin: 'PATH' }, notes };
+  }
+  notes.push('No `switchboard` executable was found on PATH.');
+  return {
+    ok: false,
+    problem: 'Switchboard\'s language server was not found.',
+    notes,
+  };
+}
+
+/** `lsp`, and `--config PATH` when the user set one. */
+export function launchArgs(configPath: string): string[] {
+  const config = configPath.trim();
+  return config ? ['lsp', '--config', config] : ['lsp'];
+}
+
+function pythonModule(python: string, tail: string[], origin: string): ServerCommand {
+  return { command: python, args: ['-m', 'switchboard', ...tail], origin };
+}
+
+/** The first `name` (with any of the probe's suffixes) in the PATH entries that is executable. */
+export async function findOnPath(name: string, probe: Probe): Promise<string | undefined> {
+  for (const dir of probe.path) {
+    if (!dir) continue;
+    for (const suffix of probe.suffixes) {
+      const candidate = path.join(dir, name + suffix);
+      if (await probe.isExecutable(candidate)) return candidate;
+    }
+  }
+  return undefined;
+}
+
+/** PATH entries and executable suffixes from an environment, as the platform reads them. */
+export function searchPath(
+  env: NodeJS.ProcessEnv,
+  platform: NodeJS.Platform,
+): { path: string[]; suffixes: string[] } {
+  const delimiter = platform === 'win32' ? ';' : ':';
+  const raw = env.PATH ?? env.Path ?? '';
+  const suffixes =
+    platform === 'win32'
+      ? (env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';').filter(Boolean).map((s) => s.toLowerCase())
+      : [''];
+  return { path: raw.split(delimiter).filter(Boolean), suffixes };
+}

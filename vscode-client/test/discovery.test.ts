@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { discoverServer, findOnPath, launchArgs, searchPath, type Probe } from '../src/discovery';
+
+/** A machine with these executables, these Pythons that have Switchboard, this selection. */
+function machine(options: {
+  executables?: string[];
+  withSwitchboard?: string[];
+  selected?: string;
+  path?: string[];
+}): Probe & { asked: string[] } {
+  const asked: string[] = [];
+  return {
+    asked,
+    path: options.path ?? ['/usr/local/bin', '/usr/bin'],
+    suffixes: [''],
+    async isExecutable(file) {
+      return (options.executables ?? []).includes(file);
+    },
+    async hasSwitchboard(python) {
+      asked.push(python);
+      return (options.withSwitchboard ?? []).includes(python);
+    },
+    async selectedPython() {
+      return options.selected;
+    },
+  };
+}
+
+const none = { serverPath: '', pythonPath: '', configPath: '' };
+
+describe('server discovery', () => {
+  it('uses switchboard.serverPath first, with --config when configPath is set', async () => {
+    const probe = machine({ executables: ['/opt/sb/bin/switchboard', '/usr/bin/switchboard'] });
+    const found = await discoverServer(
+      { serverPath: '/opt/sb/bin/switchboard', pythonPath: '/usr/bin/python3', configPath: '/home/me/sb.toml' },
+      probe,
+    );
+    assert.deepEqual(found, {
+      ok: true,
+      server: {
+        command: '/opt/sb/bin/switchboard',
+        args: ['lsp', '--config', '/home/me/sb.toml'],
+        origin: 'switchboard.serverPath',
+      },
+      notes: [],
+    });
+  });
+
+  it('reports a serverPath that points nowhere instead of running another server', async () => {
+    const found = await discoverServer(
+      { ...none, serverPath: '/nope/switchboard' },
+      machine({ executables: ['/usr/bin/switchboard'] }),
+    );
+    assert.equal(found.ok, false);
+    assert.match(!found.ok ? found.problem : '', /switchboard\.serverPath .*"\/nope\/switchboard".*not an executable/);
+  });
+
+  it('runs `python -m switchboard lsp` for switchboard.pythonPath', async () => {
+    const found = await discoverServer(
+      { ...none, pythonPath: '/venv/bin/python' },
+      machine({ executables: ['/venv/bin/python'], withSwitchboard: ['/venv/bin/python'] }),
+    );
+    assert.ok(found.ok);
+    assert.deepEqual(found.server.args, ['-m', 'switchboard', 'lsp']);
+    assert.equal(found.server.command, '/venv/bin/python');
+    assert.equal(found.server.origin, 'switchboard.pythonPath');
+  });
+
+  it('says so when the pythonPath interpreter lacks Switchboard', async () => {
+    const found = await discoverServer(
+      { ...none, pythonPath: '/venv/bin/python' },
+      machine({ executables: ['/venv/bin/python', '/usr/bin/switchboard'] }),
+    );
+    assert.equal(found.ok, false);
+    assert.match(!found.ok ? found.problem : '', /not installed in it/);
+  });
+
+  it('uses the Python extension\'s interpreter when it has Switchboard', async () => {
+    const found = await discoverServer(
+      none,
+      machine({ selected: '/proj/.venv/bin/python', withSwitchboard: ['/proj/.venv/bin/python'], executables: ['/usr/bin/switchboard'] }),
+    );
+    assert.ok(found.ok);
+    assert.equal(found.server.command, '/proj/.venv/bin/python');
+    assert.deepEqual(found.server.args, ['-m', 'switchboard', 'lsp']);
+  });
+
+  it('falls back to PATH when the selected interpreter has no Switchboard, and notes why', async () => {
+    const found = await discoverServer(
+      { ...none, configPath: ' /c.toml ' },
+      machine({ selected: '/proj/.venv/bin/python', executables: ['/usr/bin/switchboard'] }),
+    );
+    assert.ok(found.ok);
+    assert.deepEqual(found.server, { command: '/usr/bin/switchboard', args: ['lsp', '--config', '/c.toml'], origin: 'PATH' });
+    assert.match(found.notes[0], /\/proj\/\.venv\/bin\/python.*no Switchboard/);
+  });
+
+  it('fails with one clear problem when nothing is found', async () => {
+    const found = await discoverServer(none, machine({}));
+    assert.deepEqual(found.ok, false);
+    assert.match(!found.ok ? found.problem : '', /not found/);
+  });
+
+  it('searches PATH in order and honours Windows suffixes', async () => {
+    const probe = { ...machine({ executables: ['/b/switchboard', '/c/switchboard'] }), path: ['/a', '', '/b', '/c'] };
+    assert.equal(await findOnPath('switchboard', probe), '/b/switchboard');
+    const win = searchPath({ Path: 'C:\\a;C:\\b', PATHEXT: '.COM;.EXE' }, 'win32');
+    assert.deepEqual(win, { path: ['C:\\a', 'C:\\b'], suffixes: ['.com', '.exe'] });
+    assert.deepEqual(searchPath({ PATH: '/x:/y' }, 'linux'), { path: ['/x', '/y'], suffixes: [''] });
+  });
+
+  it('passes --config only when set', () => {
+    assert.deepEqual(launchArgs(''), ['lsp']);
+    assert.deepEqual(launchArgs('  '), ['lsp']);
+    assert.deepEqual(launchArgs('/c.toml'), ['lsp', '--config', '/c.toml']);
+  });
+});

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { renderClientState, renderStatus } from '../src/status';
+
+describe('status bar rendering', () => {
+  it('names the model while working', () => {
+    const view = renderStatus({ state: 'working', task: 'fix', model: 'fast' });
+    assert.equal(view.text, '$(sync~spin) Switchboard: fast…');
+    assert.match(view.tooltip, /Asking fast for fix/);
+    assert.equal(view.tone, 'normal');
+  });
+
+  it('shows a fallback as a warning, with the attempts', () => {
+    const view = renderStatus({
+      state: 'fellBack',
+      task: 'fix',
+      model: 'backup',
+      provider: 'q',
+      cache: 'miss',
+      detail: 'fast: rate-limited',
+    });
+    assert.equal(view.text, '$(arrow-swap) Switchboard: fell back to backup');
+    assert.match(view.tooltip, /Answered by backup \(q\) for fix/);
+    assert.match(view.tooltip, /Attempts: fast: rate-limited/);
+    assert.equal(view.tone, 'warning');
+  });
+
+  it('says when an answer came from the cache, fresh or stale', () => {
+    assert.equal(renderStatus({ state: 'cached', task: 'explain', model: 'fast' }).text, '$(database) Switchboard: cached (fast)');
+    const stale = renderStatus({ state: 'stale', task: 'explain', model: 'fast', detail: 'fast: server error' });
+    assert.equal(stale.text, '$(database) Switchboard: stale cache');
+    assert.equal(stale.tone, 'warning');
+    assert.match(stale.tooltip, /No model could answer for explain/);
+  });
+
+  it('shows an outage as an error', () => {
+    const view = renderStatus({ state: 'failing', task: 'review', model: null, detail: 'strong: timeout; fast: timeout' });
+    assert.equal(view.text, '$(error) Switchboard: all providers failing');
+    assert.equal(view.tone, 'error');
+    assert.match(view.tooltip, /strong: timeout; fast: timeout/);
+  });
+
+  it('is quiet when idle, naming the last model if there was one', () => {
+    assert.equal(renderStatus({ state: 'idle', task: null, model: null }).text, '$(radio-tower) Switchboard');
+    assert.equal(renderStatus({ state: 'idle', task: 'fix', model: 'fast', provider: 'p' }).text, '$(radio-tower) Switchboard: fast');
+    assert.equal(renderStatus({ state: 'idle', model: 'fast' }).tone, 'normal');
+  });
+
+  it('treats an unknown state as idle rather than failing', () => {
+    const view = renderStatus({ state: 'someday' as never, model: 'fast' });
+    assert.equal(view.text, '$(radio-tower) Switchboard: fast');
+  });
+
+  it('shows the client\'s own states', () => {
+    assert.equal(renderClientState('notFound', 'not on PATH').tone, 'error');
+    assert.match(renderClientState('notFound', 'not on PATH').tooltip, /not on PATH/);
+    assert.match(renderClientState('starting').text, /loading~spin/);
+    assert.match(renderClientState('stopped').text, /stopped/);
+  });
+});
