@@ -262,7 +262,8 @@ def build_server(config: Config, *, environ: Mapping[str, str] | None = None) ->
 
     @server.command(STATS_COMMAND)
     def stats(ls: SwitchboardServer, *_: Any) -> dict[str, Any]:
-        return ls.engine.stats()
+        # The live task count lets a test (or a curious user) see that nothing leaks.
+        return {**ls.engine.stats(), "runtime": {"tasks": len(asyncio.all_tasks())}}
 
     @server.command(CLEAR_CACHE_COMMAND)
     def clear_cache(ls: SwitchboardServer, *_: Any) -> dict[str, Any]:
