@@ -476,3 +476,23 @@ async def test_a_hover_from_the_cache_says_so_in_the_status(start, fake):
     await session.hover(uri, 0, 5)
     await session.hover(uri, 0, 5)
     await session.wait_for(lambda: any(s.get("state") == "cached" for s in session.status))
+
+
+async def test_reviews_of_the_same_text_share_one_run_and_older_ones_are_superseded(start, fake):
+    fake.default("strong", Reply('{"findings": []}', delay=0.5))
+    session = await start()
+    uri = session.open("calc.py", CODE)
+    both = await asyncio.gather(
+        session.command("switchboard.review", uri), session.command("switchboard.review", uri)
+    )
+    assert [r["findings"] for r in both] == [0, 0]
+    assert len(fake.requests_for("strong")) == 1
+    edit = types.TextDocumentContentChangePartial(range=rng(4, 0, 4, 0), text="#\n")
+    session.change(uri, 2, edit)  # new text: not in the cache
+    older = asyncio.ensure_future(session.command("switchboard.review", uri))
+    await asyncio.to_thread(fake.wait_for_requests, 2)
+    session.change(uri, 3, edit)
+    newer = await session.command("switchboard.review", uri)
+    assert newer["findings"] == 0
+    with pytest.raises(Exception, match="newer review"):
+        await older

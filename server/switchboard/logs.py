@@ -53,6 +53,8 @@ def setup_logging(
     # Library chatter (per-request lines from httpx, per-message lines from pygls) stays quiet
     # unless asked for with full debug output.
     quiet = logging.DEBUG if level <= logging.DEBUG - 5 else logging.WARNING
-    for name in ("httpx", "httpcore", "pygls", "asyncio"):
+    for name in ("httpx", "httpcore", "asyncio"):
         logging.getLogger(name).setLevel(quiet)
+    # pygls warns about routine races (a cancel arriving after the reply went out).
+    logging.getLogger("pygls").setLevel(quiet if quiet == logging.DEBUG else logging.ERROR)
     return handler

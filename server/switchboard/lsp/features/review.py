@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcContentModified
 from pygls.uris import to_fs_path
 
 from ...gateway import NoAnswer
@@ -50,28 +51,58 @@ class Tracked:
     fix_lines: str | None  # replacement for first..last, if the model suggested one
 
 
+@dataclass(eq=False)
+class _Run:
+    task: asyncio.Task[dict[str, Any]]
+    version: int | None
+    waiters: int = 0
+    superseded: bool = False
+
+
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 @dataclass
 class ReviewFeature:
     server: SwitchboardServer
     _findings: dict[str, list[Tracked]] = field(default_factory=dict)
-    _running: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
+    _running: dict[str, _Run] = field(default_factory=dict)
 
     # -- running a review ---------------------------------------------------------------------
 
     async def run(self, uri: Any) -> dict[str, Any]:
+        """Review `uri`. Requests for the same text share one review; a request for an older
+        text than a newer review's gets ContentModified. Cancelling the last request waiting
+        on a review cancels it (and its provider call)."""
         if not isinstance(uri, str):
             raise ValueError("switchboard.review takes the document URI as its argument")
-        previous = self._running.get(uri)
-        if previous is not None and not previous.done():
-            previous.cancel()  # a newer review of the same file replaces the older one
-        task = asyncio.current_task()
-        if task is not None:
-            self._running[uri] = task
+        document = self.server.documents.get(uri)
+        version = document.version if document is not None else None
+        run = self._running.get(uri)
+        if run is None or run.task.done() or run.version != version:
+            if run is not None and not run.task.done():
+                run.superseded = True
+                run.task.cancel()
+            run = _Run(asyncio.ensure_future(self._review(uri)), version)
+            self._running[uri] = run
+            run.task.add_done_callback(lambda _: self._forget(uri, run))
+        run.waiters += 1
         try:
-            return await self._review(uri)
+            return await asyncio.shield(run.task)
+        except asyncio.CancelledError:
+            if run.superseded and not _being_cancelled():
+                raise JsonRpcContentModified("a newer review of this file replaced it") from None
+            raise
         finally:
-            if self._running.get(uri) is task:
-                self._running.pop(uri, None)
+            run.waiters -= 1
+            if run.waiters == 0 and not run.task.done():
+                run.task.cancel()
+
+    def _forget(self, uri: str, run: _Run) -> None:
+        if self._running.get(uri) is run:
+            self._running.pop(uri, None)
 
     async def _review(self, uri: str) -> dict[str, Any]:
         server = self.server
@@ -177,7 +208,7 @@ class ReviewFeature:
             )
         running = self._running.pop(uri, None)
         if running is not None:
-            running.cancel()
+            running.task.cancel()
 
     # -- quick fixes for findings -------------------------------------------------------------
 
