@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from ...gateway import Answer, CacheState, NoAnswer
-from ...tasks import Position
+from ...tasks import ExcludedFile, Position
 from ...tasks.explain import WORD
 from ..positions import client_range, from_client
 
@@ -53,7 +53,7 @@ def footer(answer: Answer[Any]) -> str:
 async def hover(server: SwitchboardServer, params: types.HoverParams) -> types.Hover | None:
     settings = server.settings.hover
     document = server.documents.get(params.text_document.uri)
-    if not settings.enabled or document is None or server.engine.excluded_reason(document.path):
+    if not settings.enabled or document is None:
         return None
     source = document.source
     if params.position.line >= source.line_count:
@@ -62,7 +62,10 @@ async def hover(server: SwitchboardServer, params: types.HoverParams) -> types.H
     line_text = source.line_text(position.line)
     if not line_text.strip():
         return None
-    ask = server.engine.explain_ask(source, position.line, position.character)
+    try:
+        ask = server.engine.explain_ask(source, position.line, position.character)
+    except ExcludedFile:
+        return None
     cached = server.engine.cached(ask)
     if cached is not None and cached.cache is CacheState.FRESH:
         server.notifier.answered("explain", cached)
