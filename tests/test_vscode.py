@@ -26,8 +26,11 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import pytest
 
+from switchboard.config.schema import TaskConfig, TasksConfig
+from switchboard.lsp.settings import EditorSettings
 from tests.fake_provider import RateLimited, Reply
 from tests.lsp_support import write_config
 
@@ -359,3 +362,42 @@ def test_vscode_says_once_why_the_server_cannot_run(tmp_path, extension_vsix):
     assert '"/nonexistent/switchboard", which is not an executable file' in not_found["message"]
     assert "Open Settings" in not_found["buttons"], context
     assert "no server" in seen["statusWhenNotFound"]
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _flat_settings(cls: type, prefix: str = "") -> dict[str, object]:
+    """The server's editor settings as dotted camelCase names -> defaults."""
+    flat: dict[str, object] = {}
+    for field in attrs.fields(cls):
+        name = prefix + _camel(field.name)
+        if attrs.has(field.type):
+            flat.update(_flat_settings(field.type, f"{name}."))
+        else:
+            flat[name] = field.default
+    return flat
+
+
+def test_the_extension_contributes_the_server_settings_name_for_name():
+    """package.json mirrors server/switchboard/lsp/settings.py (names and defaults) and the
+    task knobs of config/schema.py, so a setting added on either side shows up here."""
+    contributed = json.loads((ROOT / "package.json").read_text())["contributes"]["configuration"]
+    properties = {
+        key.removeprefix("switchboard."): value for key, value in contributed["properties"].items()
+    }
+    server = _flat_settings(EditorSettings)
+    overlay = {"routes": {}, "tasks": {}}
+    client_only = {"serverPath", "pythonPath", "configPath", "trace.server"}
+    assert set(properties) == set(server) | set(overlay) | client_only
+    for name, default in {**server, **overlay}.items():
+        assert properties[name]["default"] == default, name
+    knobs = properties["tasks"]["additionalProperties"]["properties"]
+    assert set(knobs) == {_camel(field.name) for field in attrs.fields(TaskConfig)}
+    assert set(properties["tasks"]["propertyNames"]["enum"]) == {
+        field.name for field in attrs.fields(TasksConfig)
+    }
+    for name in ("serverPath", "pythonPath", "configPath"):
+        assert properties[name]["scope"] == "machine", name
