@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 
 from . import __version__
 from .config import Config, ConfigError, load_config
+from .config.team import redis_password, redis_url
 from .engine import Engine
 from .gateway import Answer, NoAnswer
 from .gateway.provider import resolve_api_key
-from .gateway.team import TeamUnavailable, redis_password, redis_url
 from .gateway.team.keys import policy_namespace
 from .gateway.team.link import describe_url
 from .logs import setup_logging
@@ -297,6 +297,8 @@ def _print_json(data: dict[str, Any]) -> None:
 
 
 async def _team_stats(engine: Engine, *, as_json: bool) -> int:
+    from .gateway.team import TeamUnavailable  # the Redis client, only when asked for
+
     try:
         stats = await engine.team_stats()
     except TeamUnavailable as exc:
@@ -360,12 +362,17 @@ def _print_models(models: list[dict[str, Any]]) -> None:
                 _num(m["p50_ms"]),
                 _num(m["p95_ms"]),
                 f"{m['prompt_tokens']}/{m['completion_tokens']}",
-                f"{m['cost_usd']:.4f}",
+                _money(m["cost_usd"]),
                 f"{m['cache_hits']['fresh']}/{m['cache_hits']['stale']}",
             )
             for m in models
         ]
         print(_table(header, rows))
+
+
+def _money(usd: float) -> str:
+    """Enough digits to see a cost of a few tokens, which .4f would show as zero."""
+    return "0" if usd == 0 else f"{usd:.6f}" if usd < 0.01 else f"{usd:.2f}"
 
 
 def _failures(kinds: dict[str, int]) -> str:

@@ -9,21 +9,24 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 import platformdirs
 
 from ..config import Config
+from ..config.team import redis_url
 from .cache import CacheEntry, CacheStore, ResponseCache, SqliteStore, cache_key
 from .health import HealthBoard
 from .outcomes import InvalidAnswer, TokenUsage
 from .provider import ProviderClient, resolve_api_key
 from .router import AllFailed, Attempt, Router, RouteRequest
-from .team import Team
 from .transport import fair_transport
 from .usage import UsageLog
 from .wire import Prompt
+
+if TYPE_CHECKING:
+    from .team import Team
 
 T = TypeVar("T")
 
@@ -164,7 +167,11 @@ class Gateway:
             cache = ResponseCache(
                 store, ttl_s=config.cache.ttl_s, memory_max_bytes=config.cache.memory_max_bytes
             )
-        team = Team.open(config, usage, environ)
+        team = None
+        if redis_url(config.cache, environ) is not None:
+            from .team import Team  # the Redis client is imported only in team mode
+
+            team = Team.open(config, usage, environ)
         health = team.health if team is not None and team.health is not None else None
         router = Router(config, clients, health or HealthBoard(config.breaker), usage)
         return cls(config=config, router=router, cache=cache, usage=usage, http=http, team=team)

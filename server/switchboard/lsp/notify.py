@@ -101,4 +101,4 @@ class Notifier:
         for notice in notices:
             if notice not in self._told:
                 self._told.add(notice)
-                self.messenger.show(types.MessageType.Error, f"Switchboard: {notice}")
+                self.messenger.show(types.MessageType.Warning, f"Switchboard: {notice}")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...config import CacheConfig, Config
+from ...config.team import redis_password, redis_url
 from ..cache import CacheEntry
 from ..usage import UsageLog
 from .cache import SharedCache, decode
@@ -61,22 +62,6 @@ if v['kind'] == 'retry_after' or (tonumber(v['at']) or 0) >= tonumber(ARGV[2]) t
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 return 1
 """
-
-
-def redis_url(cache: CacheConfig, environ: Mapping[str, str]) -> str | None:
-    """The team's Redis URL, from the user config or the environment; None: team mode off."""
-    if cache.url:
-        return cache.url
-    if cache.url_env:
-        return environ.get(cache.url_env) or None
-    return None
-
-
-def redis_password(cache: CacheConfig, environ: Mapping[str, str]) -> str | None:
-    """The password from `password_env`, for a URL that carries none."""
-    if not cache.password_env:
-        return None
-    return environ.get(cache.password_env) or None
 
 
 def shared_expire_s(cache: CacheConfig) -> float:
