@@ -23,8 +23,6 @@ from .config.team import redis_password, redis_url
 from .engine import Engine
 from .gateway import Answer, NoAnswer
 from .gateway.provider import resolve_api_key
-from .gateway.team.keys import policy_namespace
-from .gateway.team.link import describe_url
 from .logs import setup_logging
 from .tasks import ExcludedFile, Source
 
@@ -438,6 +436,9 @@ def _team_check(config: Config) -> None:
         if cache.url_env:
             print(f"warning: ${cache.url_env} is not set; team mode is off")
         return
+    from .gateway.team.keys import policy_namespace  # imports the Redis client: team mode only
+    from .gateway.team.link import describe_url
+
     namespace = cache.namespace or policy_namespace(config)
     print(f"team cache: {describe_url(url)}, namespace {namespace}")
     if cache.password_env and not os.environ.get(cache.password_env):
