@@ -62,6 +62,12 @@ class Session:
         )
         return [item for item in result or [] if isinstance(item, types.CodeAction)]
 
+    async def quick_fix(self, uri: str, diagnostic: types.Diagnostic) -> types.CodeAction:
+        """The `Fix with AI` action offered for `diagnostic` (listed, not yet resolved)."""
+        actions = await self.code_actions(uri, diagnostic.range, [diagnostic])
+        [fix] = [a for a in actions if a.title.startswith("Fix with AI")]
+        return fix
+
     async def hover(self, uri: str, line: int, character: int) -> types.Hover | None:
         return await self.client.text_document_hover_async(
             types.HoverParams(

@@ -101,11 +101,7 @@ async def test_resolving_a_quick_fix_yields_a_versioned_minimal_edit(start, fake
     fake.default("fast", Reply(FIXED))
     session = await start()
     uri = session.open("calc.py", CODE)
-    [fix] = [
-        a
-        for a in await session.code_actions(uri, rng(1, 0, 1, 0), [diagnostic(1)])
-        if a.kind == "quickfix"
-    ]
+    fix = await session.quick_fix(uri, diagnostic(1))
     resolved = await session.client.code_action_resolve_async(fix)
     version, edits = edits_of(resolved.edit, uri)
     assert version == 1
@@ -119,11 +115,7 @@ async def test_a_fix_still_arrives_when_the_fast_model_is_rate_limited(start, fa
     fake.default("backup", Reply(FIXED))
     session = await start()
     uri = session.open("calc.py", CODE)
-    [fix] = [
-        a
-        for a in await session.code_actions(uri, rng(1, 0, 1, 0), [diagnostic(1)])
-        if a.kind == "quickfix"
-    ]
+    fix = await session.quick_fix(uri, diagnostic(1))
     resolved = await session.client.code_action_resolve_async(fix)
     _, edits = edits_of(resolved.edit, uri)
     assert apply_text_edits(CODE, edits) == CODE.replace("a - b", "a + b")
@@ -165,11 +157,7 @@ async def test_a_client_without_resolve_gets_a_command_that_applies_the_edit(sta
     caps.text_document.code_action.resolve_support = None
     session = await start(capabilities=caps)
     uri = session.open("calc.py", CODE)
-    [fix] = [
-        a
-        for a in await session.code_actions(uri, rng(1, 0, 1, 0), [diagnostic(1)])
-        if a.kind == "quickfix"
-    ]
+    fix = await session.quick_fix(uri, diagnostic(1))
     assert fix.command is not None and fix.command.command == "switchboard.applyAction"
     assert fake.requests == []
     applied = await session.command(fix.command.command, *fix.command.arguments)
@@ -318,11 +306,7 @@ async def test_a_document_edited_during_resolve_never_gets_a_misplaced_edit(star
     fake.default("fast", Reply(FIXED, delay=0.5))
     session = await start()
     uri = session.open("calc.py", CODE)
-    [fix] = [
-        a
-        for a in await session.code_actions(uri, rng(1, 0, 1, 0), [diagnostic(1)])
-        if a.kind == "quickfix"
-    ]
+    fix = await session.quick_fix(uri, diagnostic(1))
     pending = asyncio.ensure_future(session.client.code_action_resolve_async(fix))
     await asyncio.to_thread(fake.wait_for_requests, 1)
     # Two lines are added above while the model works: the edit must move with the code.
@@ -337,11 +321,7 @@ async def test_a_document_edited_during_resolve_never_gets_a_misplaced_edit(star
 
     # Now the target line itself changes during the resolve: no edit, and the user is told.
     fake.default("fast", Reply("```python\ndef add(a, b):\n    return b + a\n```", delay=0.5))
-    [fix] = [
-        a
-        for a in await session.code_actions(uri, rng(3, 0, 3, 0), [diagnostic(3, "other")])
-        if a.kind == "quickfix"
-    ]
+    fix = await session.quick_fix(uri, diagnostic(3, "other"))
     pending = asyncio.ensure_future(session.client.code_action_resolve_async(fix))
     await asyncio.to_thread(fake.wait_for_requests, 2)
     session.change(
@@ -361,21 +341,13 @@ async def test_offsets_are_right_for_non_ascii_text_in_either_encoding(start, fa
     session = await start(capabilities=caps)
     assert session.result.capabilities.position_encoding == encoding
     uri = session.open("u.py", text)
-    [fix] = [
-        a
-        for a in await session.code_actions(uri, rng(2, 0, 2, 0), [diagnostic(2, "spacing")])
-        if a.kind == "quickfix"
-    ]
+    fix = await session.quick_fix(uri, diagnostic(2, "spacing"))
     resolved = await session.client.code_action_resolve_async(fix)
     _, edits = edits_of(resolved.edit, uri)
     assert apply_text_edits(text, edits, encoding) == text.replace("s  +  1", "s + 1")
     # An edit on the emoji line: columns after the emoji differ between encodings.
     fake.default("fast", Reply("```python\ns = '😀 é\t'  # emoji\n```"))
-    [fix] = [
-        a
-        for a in await session.code_actions(uri, rng(0, 0, 0, 0), [diagnostic(0, "typo")])
-        if a.kind == "quickfix"
-    ]
+    fix = await session.quick_fix(uri, diagnostic(0, "typo"))
     resolved = await session.client.code_action_resolve_async(fix)
     _, edits = edits_of(resolved.edit, uri)
     assert apply_text_edits(text, edits, encoding) == text.replace("# émoji", "# emoji")
@@ -407,11 +379,7 @@ async def test_stats_and_clear_cache_commands(start, fake):
     fake.default("fast", Reply(FIXED, prompt_tokens=50, completion_tokens=5))
     session = await start()
     uri = session.open("calc.py", CODE)
-    [fix] = [
-        a
-        for a in await session.code_actions(uri, rng(1, 0, 1, 0), [diagnostic(1)])
-        if a.kind == "quickfix"
-    ]
+    fix = await session.quick_fix(uri, diagnostic(1))
     await session.client.code_action_resolve_async(fix)
     stats = await session.command("switchboard.stats")
     [fast] = [m for m in stats["models"] if m["model"] == "fast"]
@@ -432,11 +400,7 @@ async def test_workspace_settings_may_pick_routes_but_not_add_providers(start, f
     uri = session.open("calc.py", CODE)
     await session.wait_for(lambda: session.client.messages)
     assert any("ignored providers" in m.message for m in session.client.messages)
-    [fix] = [
-        a
-        for a in await session.code_actions(uri, rng(1, 0, 1, 0), [diagnostic(1)])
-        if a.kind == "quickfix"
-    ]
+    fix = await session.quick_fix(uri, diagnostic(1))
     await session.client.code_action_resolve_async(fix)
     assert [r.model for r in fake.requests] == ["backup"]
 
@@ -461,11 +425,7 @@ async def test_an_editor_that_refuses_the_edit_gets_false_not_an_error(start, fa
 
     session.client.protocol.fm.features[types.WORKSPACE_APPLY_EDIT] = refuse
     uri = session.open("calc.py", CODE)
-    [fix] = [
-        a
-        for a in await session.code_actions(uri, rng(1, 0, 1, 0), [diagnostic(1)])
-        if a.kind == "quickfix"
-    ]
+    fix = await session.quick_fix(uri, diagnostic(1))
     assert await session.command(fix.command.command, *fix.command.arguments) is False
 
 
