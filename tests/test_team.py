@@ -498,3 +498,20 @@ async def test_reads_cut_short_by_the_budget_never_mix_up_answers(fake, member):
         assert entry is not None and entry.key == key
         assert entry.text.endswith(f"question {n}.")
     assert team.link.state is LinkState.UP  # slow is not down
+
+
+async def test_recall_finds_a_teammates_answer_without_asking_a_model(fake, member, source):
+    from switchboard.tasks import explain_ask
+
+    fake.default("fast", Reply("explained"))
+    alice, bob = member("alice"), member("bob")
+    await alice.explain(source, 1)
+    await settle(alice)
+    ask = explain_ask(bob.config, source, 1)
+    assert bob.cached(ask) is None  # not on Bob's machine…
+    recalled = await bob.recall(ask)  # …but in the team's cache
+    assert recalled is not None and recalled.cache is CacheState.FRESH
+    assert recalled.value.markdown == "explained"
+    assert len(fake.requests) == 1
+    assert await bob.recall(explain_ask(bob.config, source, 4)) is None
+    assert len(fake.requests) == 1

@@ -125,6 +125,9 @@ class Engine:
     def cached(self, ask: Ask[T]) -> Answer[T] | None:
         return self.gateway.cached(ask)
 
+    async def recall(self, ask: Ask[T]) -> Answer[T] | None:
+        return await self.gateway.recall(ask)
+
     async def fix(
         self, source: Source, start: int, end: int, message: str | None = None
     ) -> Answer[EditResult]:

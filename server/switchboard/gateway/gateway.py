@@ -193,6 +193,22 @@ class Gateway:
         state = CacheState.FRESH if self.cache.is_fresh(entry) else CacheState.STALE
         return self._from_cache(ask, entry, state, ())
 
+    async def recall(self, ask: Ask[T]) -> Answer[T] | None:
+        """A cached answer from this machine or, in team mode, the team's cache (one bounded
+        round trip), without asking any model. For callers that must not spend money."""
+        local = self.cached(ask)
+        if self.team is None or self.cache is None or not ask.use_cache:
+            return local
+        if local is not None and local.cache is CacheState.FRESH:
+            return local
+        key = cache_key(ask.task, ask.route, self.config.route(ask.route), ask.prompt)
+        shared = await self.team.before_route(key)
+        if shared is None or not _newer(shared, self.cache.lookup(key)):
+            return local
+        self.cache.adopt(shared)
+        state = CacheState.FRESH if self.cache.is_fresh(shared) else CacheState.STALE
+        return self._from_cache(ask, shared, state, ()) or local
+
     async def ask(self, ask: Ask[T]) -> Answer[T]:
         """Answer from a fresh cache entry, else from the route, else from a stale entry."""
         chain = self.config.route(ask.route)

@@ -71,6 +71,7 @@ async def hover(server: SwitchboardServer, params: types.HoverParams) -> types.H
         server.notifier.answered("explain", cached)
         return _render(server, source, position, cached)
     if settings.cache_only or not server.hover_budget.allow(settings.max_per_minute):
+        cached = await server.engine.recall(ask)  # the team's cache too, never a model
         return _render(server, source, position, cached) if cached is not None else None
     if settings.delay_ms > 0:
         await asyncio.sleep(settings.delay_ms / 1000.0)
