@@ -241,6 +241,7 @@ def run_editor(
         "artifacts": str(ARTIFACTS),
         "chromium": _chromium(),
         "profile": str(tmp_path / "chromium"),
+        "machineSettingsFile": str(tmp_path / "user-data" / "Machine" / "settings.json"),
         **plan,
     }
     with code_server(
@@ -329,12 +330,7 @@ def test_vscode_says_once_why_the_server_cannot_run(tmp_path, extension_vsix):
     config.write_text('[models.fast]\nprovider = "nowhere"\ncontext_window = "big"\n')
     workspace = tmp_path / "workspace"
     workspace.mkdir()
-    settings = {
-        **EDITOR_SETTINGS,
-        # The test types settings.json in the editor: no closing quotes or brackets added.
-        "editor.autoClosingQuotes": "never",
-        "editor.autoClosingBrackets": "never",
-    }
+    settings = EDITOR_SETTINGS
     machine = {"switchboard.serverPath": str(SWITCHBOARD), "switchboard.configPath": str(config)}
     seen, context = run_editor(
         tmp_path,
