@@ -324,6 +324,11 @@ def test_vscode_review_fix_with_fallback_hover_and_stats(fake, tmp_path, extensi
     assert "backup" in stats and "fast" in stats and "rate limited 1" in stats, context
     assert (ARTIFACTS / "vscode-workbench.png").stat().st_size > 10_000
 
+    # A restart gives a working server again (its commands registered anew, no error).
+    assert "cache is cleared" in seen["clearCacheMessage"], context
+    assert seen["errorsAfterRestart"] == [], context
+    assert seen["log"].count("Starting ") == 2, context
+
 
 def test_vscode_says_once_why_the_server_cannot_run(tmp_path, extension_vsix):
     config = tmp_path / "broken.toml"

@@ -263,6 +263,19 @@ async function run(page) {
     await page.screenshot({ path: join(options.artifacts, 'vscode-stats.png') });
   });
 
+  await step('restart the server, then clear the cache through it', async () => {
+    await palette(page, 'Switchboard: Restart Server');
+    await until('the restarted server', async () => {
+      const text = await statusBarText(page);
+      return (await statusBarIcon(page)).includes('codicon-radio-tower') && text === 'Switchboard';
+    });
+    await palette(page, 'Switchboard: Clear Cache');
+    seen.clearCacheMessage = await until('the cache-cleared message', async () =>
+      (await notifications(page)).find((m) => m.includes('cache is cleared')));
+    seen.errorsAfterRestart = await page.$$eval('.notification-list-item .codicon-error', (icons) =>
+      icons.map((icon) => icon.closest('.notification-list-item').textContent.trim()));
+  });
+
   seen.totalMs = Date.now() - started;
 }
 
