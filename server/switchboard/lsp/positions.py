@@ -86,8 +86,10 @@ def client_range(source: Source, start: Position, end: Position, encoding: str) 
 
 
 def lines_range(source: Source, first: int, last: int, encoding: str) -> types.Range:
-    """The range covering whole lines first..last (0-based, inclusive), without the last EOL."""
+    """The code on lines first..last (0-based, inclusive): from the first line's first
+    non-blank character to the end of the last line's text (no indentation, no final EOL)."""
     last = min(last, max(0, source.line_count - 1))
-    return client_range(
-        source, Position(first, 0), Position(last, len(source.line_text(last))), encoding
-    )
+    first_text = source.line_text(first)
+    indent = len(first_text) - len(first_text.lstrip())
+    start = Position(first, indent if indent < len(first_text) else 0)
+    return client_range(source, start, Position(last, len(source.line_text(last))), encoding)

@@ -324,8 +324,17 @@ class LspLogHandler(logging.Handler):
             self.server.window_log_message(
                 types.LogMessageParams(type=kind, message=self.format(record))
             )
+            record.shown_in_editor = True  # stderr need not repeat it (see ShownInEditor)
         except Exception:  # logging must never take the server down
             pass
+
+
+class ShownInEditor(logging.Filter):
+    """Keeps stderr from repeating what the editor's log already shows: clients such as VS
+    Code put a server's stderr in the same output channel as `window/logMessage`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, "shown_in_editor", False)
 
 
 def serve(config: Config, *, tcp: str | None = None) -> int:
@@ -336,6 +345,8 @@ def serve(config: Config, *, tcp: str | None = None) -> int:
     handler.setFormatter(logging.Formatter("%(message)s"))
     handler.addFilter(ScrubSecrets(keys))
     logging.getLogger("switchboard").addHandler(handler)
+    for existing in logging.getLogger().handlers:  # the stderr handler from setup_logging
+        existing.addFilter(ShownInEditor())
     if tcp:
         host, _, port = tcp.rpartition(":")
         server.start_tcp(host or "127.0.0.1", int(port))
