@@ -136,8 +136,16 @@ def primary_at(fake, fault: str) -> Iterator[str]:
 
 
 def write_config(
-    root: Path, primary_url: str, backup_url: str, fault: str, **sections: Any
+    root: Path,
+    primary_url: str,
+    backup_url: str,
+    fault: str,
+    *,
+    backup_timeout: bool = False,
+    **sections: Any,
 ) -> Path:
+    """Primary `fast` on provider p, `backup` on q. With `backup_timeout` the backup gives up
+    as fast as the primary (when both hang, the test need not wait for the whole deadline)."""
     streams = fault == "stream cut mid-way"
     raw = config_dict(
         root,
@@ -149,7 +157,12 @@ def write_config(
                 "stream": streams,
                 "context_window": 16384,
             },
-            "backup": {"provider": "q", "context_window": 65536},
+            "backup": {
+                "provider": "q",
+                "context_window": 65536,
+                "stream": streams,
+                **({"timeout_s": PRIMARY_TIMEOUT_S} if backup_timeout else {}),
+            },
         },
         {"fix": ["fast", "backup"], "explain": ["fast", "backup"], "review": ["fast", "backup"]},
         tasks={
@@ -213,8 +226,9 @@ def test_cli_falls_back_from_each_fault(tmp_path, fake, fault, task):
     ROWS.append(Row(fault, task, "cli", f"backup answered ({first['outcome']})", elapsed))
 
 
+@pytest.mark.parametrize("task", TASKS)
 @pytest.mark.parametrize("fault", FAULTS)
-def test_cli_everything_down_serves_stale_or_says_why(tmp_path, fake, fault):
+def test_cli_everything_down_serves_stale_or_says_why(tmp_path, fake, fault, task):
     (tmp_path / "calc.py").write_text(CODE)
     with primary_at(fake, fault) as primary:
         # Both models fail the same way: first with nothing cached, then with a stale entry.
@@ -224,28 +238,36 @@ def test_cli_everything_down_serves_stale_or_says_why(tmp_path, fake, fault):
         else:
             fake.default("backup", backup_fault)
             backup_url = fake.base_url
-        config = write_config(tmp_path, primary, backup_url, fault, cache={"ttl_s": 0})
-        result, elapsed = run_cli(tmp_path, config, "fix")
+        config = write_config(
+            tmp_path, primary, backup_url, fault, cache={"ttl_s": 0}, backup_timeout=True
+        )
+        result, elapsed = run_cli(tmp_path, config, task)
         assert result.returncode == 3
         # One sentence; a rejected key is also announced, once per provider.
         *notices, error = result.stderr.strip().splitlines()
         assert "could answer" in error
         assert all("rejected the API key" in notice for notice in notices)
         assert json.loads(result.stdout)["served_by"] is None
-        ROWS.append(Row(fault, "fix", "cli", "all down, nothing cached: exit 3", elapsed))
+        ROWS.append(Row(fault, task, "cli", "all down, nothing cached: exit 3", elapsed))
 
         healthy = write_config(tmp_path, fake.base_url, fake.base_url, "none", cache={"ttl_s": 0})
         fake.default("fast", Echo(good_answer))
-        assert run_cli(tmp_path, healthy, "fix")[0].returncode == 0
-        if not isinstance(FAULTS[fault], str):
-            fake.default("fast", FAULTS[fault])
-        config = write_config(tmp_path, primary, backup_url, fault, cache={"ttl_s": 0})
-        result, elapsed = run_cli(tmp_path, config, "fix")
+        fake.default("backup", Echo(good_answer))
+        assert run_cli(tmp_path, healthy, task)[0].returncode == 0
+        if not isinstance(backup_fault, str):
+            fake.default("fast", backup_fault)
+            fake.default("backup", backup_fault)
+        config = write_config(
+            tmp_path, primary, backup_url, fault, cache={"ttl_s": 0}, backup_timeout=True
+        )
+        result, elapsed = run_cli(tmp_path, config, task)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["cache"] == "stale"
-    check_answer("fix", data)
-    ROWS.append(Row(fault, "fix", "cli", "all down: stale cache served", elapsed))
+    assert [a["outcome"] for a in data["attempts"]] != ["ok"]
+    check_answer(task, data)
+    assert (tmp_path / "calc.py").read_text() == CODE
+    ROWS.append(Row(fault, task, "cli", "all down: stale cache served", elapsed))
 
 
 # -- the language server path -------------------------------------------------------------------
@@ -286,7 +308,8 @@ async def run_lsp_task(session, uri: str, task: str) -> tuple[Any, float]:
         result = await session.hover(uri, 0, 5)
     else:
         result = await session.command("switchboard.review", uri)
-        await session.wait_for(lambda: uri in session.client.diagnostics)
+        if result.get("served_by"):
+            await session.wait_for(lambda: uri in session.client.diagnostics)
     return result, time.monotonic() - started
 
 
@@ -318,3 +341,69 @@ async def test_language_server_falls_back_from_each_fault(tmp_path, fake, sessio
         assert len(messages) == 1 and "rejected the API key" in messages[0]
     else:
         assert messages == []
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_language_server_everything_down_serves_stale_or_says_why(
+    tmp_path, fake, session_for, fault
+):
+    # Both models fail the same way. First a healthy session answers each task once, so the
+    # cache holds an (immediately stale) entry for calc.py and nothing for other.py.
+    fake.default("fast", Echo(good_answer))
+    fake.default("backup", Echo(good_answer))
+    healthy = await start_session(
+        tmp_path, write_config(tmp_path, fake.base_url, fake.base_url, "none")
+    )
+    try:
+        uri = healthy.open("calc.py", CODE)
+        for task in TASKS:
+            await run_lsp_task(healthy, uri, task)
+    finally:
+        await stop_session(healthy)
+
+    with primary_at(fake, fault) as primary:
+        backup_url = primary
+        if not isinstance(FAULTS[fault], str):
+            fake.default("backup", FAULTS[fault])
+            backup_url = fake.base_url
+        config = write_config(
+            tmp_path, primary, backup_url, fault, cache={"ttl_s": 0}, backup_timeout=True
+        )
+        session = await session_for(config)
+        baseline = (await session.command("switchboard.stats"))["runtime"]["tasks"]
+        uri = session.open("calc.py", CODE)
+        for task in TASKS:
+            result, elapsed = await run_lsp_task(session, uri, task)
+            assert elapsed < DEADLINE_S + 2
+            if task == "fix":
+                _, edits = edits_of(result.edit, uri)
+                assert apply_text_edits(CODE, edits) == FIXED_CODE
+            elif task == "explain":
+                assert result.contents.value.startswith("`add` subtracts its arguments.")
+                assert result.contents.value.endswith("stale cache: no model could answer*")
+            else:
+                assert result["cache"] == "stale"
+                assert [d.range.start.line for d in session.client.diagnostics[uri]] == [1]
+            ROWS.append(Row(fault, task, "lsp", "all down: stale cache served", elapsed))
+
+        other = session.open("other.py", CODE.replace("add", "plus"))
+        for task in TASKS:
+            result, elapsed = await run_lsp_task(session, other, task)
+            assert elapsed < DEADLINE_S + 2
+            if task == "fix":
+                assert result.edit is None
+            elif task == "explain":
+                assert result is None
+            else:
+                assert result["served_by"] is None and "could answer" in result["error"]
+                assert session.client.diagnostics.get(other, []) == []
+            ROWS.append(Row(fault, task, "lsp", "all down, nothing cached: no edit", elapsed))
+        stats = await session.command("switchboard.stats")
+    assert stats["runtime"]["tasks"] <= baseline + 1, stats["runtime"]
+    # One outage, one message (plus, for a rejected key, one per provider saying so).
+    messages = [m.message for m in session.client.messages]
+    outage = [m for m in messages if "no model could answer" in m]
+    assert len(outage) == 1 and "stale" in outage[0], messages
+    others = [m for m in messages if m not in outage]
+    assert all(m.startswith("Switchboard: Provider") for m in others), messages
+    assert len(others) == (2 if fault in ("401", "403") else 0), messages
