@@ -221,3 +221,16 @@ def test_a_refused_connection_everywhere_exits_3(workspace, tmp_path):
     )
     assert result.returncode == 3
     assert "m: unreachable" in result.stderr
+
+
+def test_an_unusable_cache_path_costs_the_cache_not_the_answer(workspace, fake):
+    fake.default("fast", Reply(FIXED))
+    (workspace / "not-a-folder").write_text("a file where the cache's folder should be")
+    raw = tomllib.loads((workspace / "config.toml").read_text())
+    raw["cache"]["path"] = str(workspace / "not-a-folder" / "cache.sqlite")
+    (workspace / "config.toml").write_text(toml(raw))
+    result = run(workspace, "fix", "calc.py", "--line", "2")
+    assert result.returncode == 0, result.stderr
+    assert "+    return a + b" in result.stdout
+    assert "cached in memory only" in result.stderr
+    assert (workspace / "not-a-folder").read_text().startswith("a file where")

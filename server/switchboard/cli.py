@@ -23,10 +23,12 @@ from .config.team import redis_password, redis_url
 from .engine import Engine
 from .gateway import Answer, NoAnswer
 from .gateway.provider import resolve_api_key
-from .logs import setup_logging
+from .logs import ScrubSecrets, setup_logging
 from .tasks import ExcludedFile, Source
 
 EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_NO_ANSWER = 0, 1, 2, 3
+
+log = logging.getLogger(__name__)
 
 
 class UsageError(Exception):
@@ -101,7 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         setup_logging(level)
         return _fail(EXIT_CONFIG, str(exc))
-    setup_logging(level, secrets=_keys(config))
+    secrets = _keys(config)
+    setup_logging(level, secrets=secrets)
     if args.command == "lsp":
         from .lsp.server import serve
 
@@ -116,6 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(EXIT_ERROR, str(exc))
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug of ours: one sentence, the traceback only with -vv
+        log.debug("unexpected error", exc_info=True)
+        what = ScrubSecrets(secrets).scrub(f"{type(exc).__name__}: {exc}")
+        return _fail(EXIT_ERROR, f"unexpected error ({what}); run with -vv to see where.")
 
 
 def _keys(config: Config) -> list[str]:

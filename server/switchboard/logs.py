@@ -16,20 +16,20 @@ class ScrubSecrets(logging.Filter):
         super().__init__()
         self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
 
+    def scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.secrets:
             return True
         message = record.getMessage()
-        scrubbed = message
-        for secret in self.secrets:
-            scrubbed = scrubbed.replace(secret, "[redacted]")
+        scrubbed = self.scrub(message)
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            exc_text = record.exc_text
-            for secret in self.secrets:
-                exc_text = exc_text.replace(secret, "[redacted]")
-            record.exc_text = exc_text
+            record.exc_text = self.scrub(record.exc_text)
         if scrubbed != message:
             record.msg, record.args = scrubbed, None
         return True

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from cachetools import LRUCache
 
-from .sqlite import connect, set_aside
+from .sqlite import connect, is_corrupt, set_aside
 from .wire import Prompt
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,6 @@ class CacheStore(Protocol):
 
 
 _SCHEMA = """
-PRAGMA auto_vacuum = INCREMENTAL;
 CREATE TABLE IF NOT EXISTS entries (
     key TEXT PRIMARY KEY,
     text TEXT NOT NULL,
@@ -90,9 +89,14 @@ PRAGMA journal_size_limit = 4194304;
 
 
 class SqliteStore:
-    """Entries in one SQLite file (WAL), bounded in entries and bytes, least recently used out."""
+    """Entries in one SQLite file (WAL), bounded in entries and bytes, least recently used out.
+
+    Reads never write: when an entry was last used is remembered in memory and saved with the
+    next write, so a hit costs one indexed SELECT and never waits for another process's lock.
+    """
 
     _CHECK_EVERY = 32
+    _MAX_TOUCHED = 4096
 
     def __init__(self, path: Path | str, *, max_entries: int, max_bytes: int) -> None:
         self.path = path
@@ -100,16 +104,27 @@ class SqliteStore:
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
         self._puts_since_check = 0
+        # What this process believes the totals are (exact after each check; other processes
+        # may add more): a put that crosses a bound evicts at once, not 32 puts later.
+        self._entries_seen = 0
+        self._bytes_seen = 0
+        self._touched: dict[str, float] = {}
         self._db = connect(path, _SCHEMA, "cache")
         self._enforce_bounds()
 
-    def _recover(self, exc: sqlite3.Error) -> None:
-        """The file broke under us (another process, a disk error): rebuild rather than crash."""
+    def _failed(self, exc: sqlite3.Error, doing: str) -> None:
+        """A corrupt file is rebuilt rather than crash; anything else (another process holds
+        the lock, the disk is full) costs only this operation."""
+        if not is_corrupt(exc):
+            log.info("Cache %s skipped: %s.", doing, exc)
+            return
         log.warning("The cache file %s failed (%s); starting a new one.", self.path, exc)
         with contextlib.suppress(sqlite3.Error):
             self._db.close()
         if str(self.path) != ":memory:":
             set_aside(Path(self.path))
+        self._touched.clear()
+        self._entries_seen = self._bytes_seen = 0
         self._db = connect(self.path, _SCHEMA, "cache")
 
     def get(self, key: str) -> CacheEntry | None:
@@ -118,22 +133,22 @@ class SqliteStore:
                 row = self._db.execute(
                     "SELECT text, model, provider, created_at FROM entries WHERE key = ?", (key,)
                 ).fetchone()
-                if row is None:
-                    return None
-                self._db.execute("UPDATE entries SET used_at = ? WHERE key = ?", (time.time(), key))
-            except sqlite3.DatabaseError as exc:
-                self._recover(exc)
+            except sqlite3.Error as exc:
+                self._failed(exc, "read")
                 return None
-            except sqlite3.Error as exc:  # locked by another writer: a miss, not a failure
-                log.debug("cache read skipped: %s", exc)
+            if row is None:
                 return None
+            if len(self._touched) < self._MAX_TOUCHED or key in self._touched:
+                self._touched[key] = time.time()
         return CacheEntry(key, row[0], row[1], row[2], row[3])
 
     def put(self, entry: CacheEntry) -> None:
         if entry.size > self.max_bytes:
             return
         with self._lock:
+            touched, self._touched = self._touched, {}
             try:
+                self._db.execute("BEGIN")
                 self._db.execute(
                     """INSERT OR REPLACE INTO entries
                        (key, text, model, provider, created_at, used_at, size)
@@ -148,14 +163,25 @@ class SqliteStore:
                         entry.size,
                     ),
                 )
-            except sqlite3.DatabaseError as exc:
-                self._recover(exc)
-                return
+                self._db.executemany(
+                    "UPDATE entries SET used_at = ? WHERE key = ?",
+                    [(at, key) for key, at in touched.items() if key != entry.key],
+                )
+                self._db.execute("COMMIT")
             except sqlite3.Error as exc:
-                log.warning("Could not save a cache entry (%s).", exc)
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                self._touched.update(touched)
+                self._failed(exc, "write")
                 return
             self._puts_since_check += 1
-            if self._puts_since_check >= self._CHECK_EVERY:
+            self._entries_seen += 1
+            self._bytes_seen += entry.size
+            if (
+                self._puts_since_check >= self._CHECK_EVERY
+                or self._entries_seen > self.max_entries
+                or self._bytes_seen > self.max_bytes
+            ):
                 self._enforce_bounds_locked()
 
     def _enforce_bounds(self) -> None:
@@ -169,6 +195,7 @@ class SqliteStore:
             count, total = self._db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM entries"
             ).fetchone()
+            self._entries_seen, self._bytes_seen = count, total
             if count <= self.max_entries and total <= self.max_bytes:
                 return
             keep_entries = int(self.max_entries * 0.9)
@@ -185,18 +212,19 @@ class SqliteStore:
                 (drop,),
             )
             self._db.execute("PRAGMA incremental_vacuum")
-        except sqlite3.DatabaseError as exc:
-            self._recover(exc)
+            self._entries_seen, self._bytes_seen = count - drop, total - dropped_bytes
         except sqlite3.Error as exc:
-            log.debug("cache eviction deferred: %s", exc)
+            self._failed(exc, "eviction")
 
     def clear(self) -> None:
         with self._lock:
+            self._touched.clear()
+            self._entries_seen = self._bytes_seen = 0
             try:
                 self._db.execute("DELETE FROM entries")
                 self._db.execute("PRAGMA incremental_vacuum")
-            except sqlite3.DatabaseError as exc:
-                self._recover(exc)
+            except sqlite3.Error as exc:
+                self._failed(exc, "clearing")
 
     def stats(self) -> dict[str, int]:
         with self._lock:
@@ -210,6 +238,12 @@ class SqliteStore:
 
     def close(self) -> None:
         with self._lock:
+            touched, self._touched = self._touched, {}
+            with contextlib.suppress(sqlite3.Error):
+                self._db.executemany(
+                    "UPDATE entries SET used_at = ? WHERE key = ?",
+                    [(at, key) for key, at in touched.items()],
+                )
             self._db.close()
 
 

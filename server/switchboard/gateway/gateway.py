@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     from .team import Team
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 APP_NAME = "switchboard"
 
@@ -159,11 +163,7 @@ class Gateway:
         )
         cache = None
         if config.cache.enabled:
-            store = cache_store or SqliteStore(
-                config.cache.path or default_cache_path(),
-                max_entries=config.cache.max_entries,
-                max_bytes=config.cache.max_bytes,
-            )
+            store = cache_store or _open_store(config)
             cache = ResponseCache(
                 store, ttl_s=config.cache.ttl_s, memory_max_bytes=config.cache.memory_max_bytes
             )
@@ -332,6 +332,21 @@ class Gateway:
         self.usage.close()
         if self.cache is not None:
             self.cache.close()
+
+
+def _open_store(config: Config) -> CacheStore | None:
+    """The persistent cache, or None (memory only) when its file cannot be used: a cache
+    is never a reason not to answer."""
+    path = config.cache.path or default_cache_path()
+    try:
+        return SqliteStore(
+            path, max_entries=config.cache.max_entries, max_bytes=config.cache.max_bytes
+        )
+    except (sqlite3.Error, OSError) as exc:
+        log.warning(
+            "The cache file %s cannot be used (%s); answers are cached in memory only.", path, exc
+        )
+        return None
 
 
 def _newer(entry: CacheEntry, than: CacheEntry | None) -> bool:
