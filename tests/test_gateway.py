@@ -305,6 +305,79 @@ async def test_when_every_candidate_cools_down_the_first_to_recover_is_tried(
     ]
 
 
+async def test_requests_waiting_on_a_recovering_provider_let_one_probe_go_first(
+    fake, engine_for, source
+):
+    fake.script("fast", ServerError(503), Reply(FIXED, delay=0.4))
+    fake.default("fast", Reply(FIXED))
+    engine = engine_for(
+        fake,
+        routes={"fix": ["fast"], "explain": ["fast"], "review": ["fast"]},
+        breaker={"failure_threshold": 1, "cooldown_s": 0.3},
+    )
+    with pytest.raises(NoAnswer):
+        await engine.fix(source, 1, 1)
+    waiting = [asyncio.create_task(engine.fix(source, 1, 1, message=f"m{i}")) for i in range(6)]
+    await asyncio.to_thread(fake.wait_for_requests, 2)  # the failure, then the probe
+    answers = await asyncio.gather(*waiting)
+    probe, *rest = fake.requests_for("fast")[1:]
+    assert len(rest) == 5
+    # Nothing else went out while the probe was being answered.
+    assert all(r.received_at >= probe.received_at + 0.35 for r in rest)
+    assert all(a.model == "fast" for a in answers)
+
+
+async def test_waiters_give_up_when_the_probe_fails_and_recovery_is_past_the_deadline(
+    fake, engine_for, source
+):
+    fake.script("fast", ServerError(503), ServerError(503, delay=0.3))
+    engine = engine_for(
+        fake,
+        routes={"fix": ["fast"], "explain": ["fast"], "review": ["fast"]},
+        breaker={"failure_threshold": 1, "cooldown_s": 0.3},
+        tasks={"fix": {"deadline_s": 1.5}, "explain": {"hedge": False}},
+    )
+    with pytest.raises(NoAnswer):
+        await engine.fix(source, 1, 1)
+    started = time.monotonic()
+    results = await asyncio.gather(
+        *(engine.fix(source, 1, 1, message=f"m{i}") for i in range(4)), return_exceptions=True
+    )
+    assert all(isinstance(r, NoAnswer) for r in results)
+    assert len(fake.requests_for("fast")) == 2  # one probe, which failed: no stampede after it
+    # The failed probe doubled the cool-down to 0.6 s: too late to answer within the 1.5 s
+    # deadline, so the waiters give up when the probe fails instead of at their deadline.
+    assert time.monotonic() - started < 1.4
+
+
+async def test_a_retry_after_beyond_the_deadline_fails_at_once(fake, engine_for, source):
+    fake.script("fast", RateLimited(retry_after=60))
+    engine = engine_for(
+        fake,
+        routes={"fix": ["fast"], "explain": ["fast"], "review": ["fast"]},
+        tasks={"fix": {"deadline_s": 10}, "explain": {"hedge": False}},
+    )
+    with pytest.raises(NoAnswer):
+        await engine.fix(source, 1, 1)
+    started = time.monotonic()
+    with pytest.raises(NoAnswer) as failed:
+        await engine.fix(source, 1, 1, message="again")
+    assert time.monotonic() - started < 2.0  # not a 10 s wait for nothing
+    assert [a.outcome.value for a in failed.value.attempts] == ["skipped_open_breaker"]
+
+
+async def test_an_answer_cut_at_the_token_limit_escalates_without_blaming_the_provider(
+    fake, engine_for, source
+):
+    fake.default("fast", Reply("```python\ndef add(a, b):\n", finish_reason="length"))
+    fake.default("backup", Reply(FIXED))
+    engine = engine_for(fake, breaker={"failure_threshold": 2, "cooldown_s": 30})
+    for i in range(3):
+        answer = await engine.fix(source, 1, 1, message=f"m{i}")
+        assert outcomes(answer) == [("fast", "invalid"), ("backup", "ok")]
+    assert engine.gateway.provider_health()["p"]["state"] == "ok"
+
+
 async def test_the_task_deadline_bounds_all_attempts_together(fake, engine_for, source):
     fake.default("fast", Hang())
     fake.default("backup", Hang())

@@ -19,6 +19,13 @@ def test_retry_after_cools_the_provider_down_for_that_long():
     assert health.gate("p", 102.5) is Gate.PROBE
 
 
+def test_a_retry_after_longer_than_the_longest_cooldown_is_cut_to_it():
+    health = HealthBoard(BreakerConfig(max_cooldown_s=300.0))
+    health.record("p", Outcome.RATE_LIMITED, now=0.0, retry_after=365 * 86400.0)
+    assert health.recovers_at("p") == 300.0
+    assert health.gate("p", 301.0) is Gate.PROBE
+
+
 def test_breaker_opens_after_repeated_failures_and_lets_one_probe_through():
     health = board(threshold=3, cooldown=10.0)
     for t in (0.0, 1.0):

@@ -56,6 +56,12 @@ def test_rate_limit_carries_its_retry_after():
     assert error.retry_after == 3.0
 
 
+def test_any_retryable_server_error_carries_its_retry_after():
+    for status in (408, 500, 502, 503, 504):
+        assert error_for_status(status, {"retry-after": "20"}, None, "").retry_after == 20.0
+    assert error_for_status(502, {}, None, "").retry_after is None
+
+
 def test_hedge_delay_is_learned_from_recent_latency_and_clamped():
     assert hedge_delay([], fixed_ms=None, min_ms=100, max_ms=2000) == 0.8
     samples = [100.0] * 9 + [900.0]

@@ -102,7 +102,9 @@ class HealthBoard:
                 health.consecutive_failures = 0
             return False
         health.consecutive_failures += 1
-        until = now + retry_after if retry_after is not None else 0.0
+        # A Retry-After is honoured up to the longest cool-down: past that a probe asks again
+        # (a year-long Retry-After must not write a provider off until a restart).
+        until = now + min(retry_after, self.breaker.max_cooldown_s) if retry_after else 0.0
         if health.breaker_open or health.consecutive_failures >= self.breaker.failure_threshold:
             # Opening, or a failed probe: stay away for an exponentially growing cool-down.
             cooldown = min(self.breaker.cooldown_s * (2**health.trips), self.breaker.max_cooldown_s)

@@ -125,6 +125,13 @@ class BadResponse(ProviderError):
     outcome = Outcome.BAD_RESPONSE
 
 
+class AnswerCutOff(ProviderError):
+    """A well-formed answer the model did not finish (token limit, content filter): the model's
+    problem with this request, not a sign that the provider is unhealthy."""
+
+    outcome = Outcome.INVALID
+
+
 class AuthFailed(ProviderError):
     outcome = Outcome.AUTH_ERROR
 

@@ -67,8 +67,7 @@ def error_for_status(
     if status == 404:
         return ModelNotFound(detail)
     if status in (408, 409) or status >= 500:
-        retry_after = parse_retry_after(headers) if status == 503 else None
-        return ServerError(detail, retry_after=retry_after)
+        return ServerError(detail, retry_after=parse_retry_after(headers))
     return RequestRejected(detail)
 
 

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 # When every candidate is cooling down, wait for the first to recover only if that leaves it
 # at least this long to answer before the deadline.
 _MIN_ATTEMPT_S = 1.0
+# How often a request waiting on another's probe of a recovering provider looks again.
+_PROBE_POLL_S = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +156,10 @@ class _Run(Generic[T]):
             if not self._in_flight:
                 picked = self._next_candidate() or await self._last_resort()
                 if picked is None:
+                    raise self._failed()
+                if self.router._clock() >= self._deadline_at:
+                    if picked[1]:
+                        self.router.health.release_probe(picked[0].model.provider)
                     raise self._failed()
                 hedge_at = self._start(*picked)
             now = self.router._clock()
@@ -302,7 +308,10 @@ class _Run(Generic[T]):
 
     async def _last_resort(self) -> tuple[_Candidate, bool] | None:
         """Every candidate left is cooling down: wait for the one that recovers first, if it
-        recovers in time to answer before the deadline."""
+        recovers in time to answer before the deadline.
+
+        Only one request probes a recovering provider; others waiting for it wait for the
+        probe's verdict (a success opens it to all, a failure cools it down again)."""
         health = self.router.health
         recoveries = [
             (at, candidate)
@@ -312,14 +321,24 @@ class _Run(Generic[T]):
         self._cooling.clear()
         if not recoveries:
             return None
-        at, candidate = min(recoveries, key=lambda pair: pair[0])
-        now = self.router._clock()
-        if at + _MIN_ATTEMPT_S > self._deadline_at:
-            return None
-        if at > now:
-            await asyncio.sleep(at - now)
-        gate = health.gate(candidate.model.provider, self.router._clock())
-        return candidate, gate is Gate.PROBE
+        _, candidate = min(recoveries, key=lambda pair: pair[0])
+        provider = candidate.model.provider
+        while True:
+            at = health.recovers_at(provider)
+            now = self.router._clock()
+            if at is not None and at > now:
+                if at + _MIN_ATTEMPT_S > self._deadline_at:
+                    return None
+                await asyncio.sleep(at - now)
+            elif now + _MIN_ATTEMPT_S > self._deadline_at:
+                return None
+            gate = health.gate(provider, self.router._clock())
+            if gate is Gate.DISABLED:
+                return None
+            if gate is not Gate.COOLING_DOWN:
+                return candidate, gate is Gate.PROBE
+            if at is None or at <= now:
+                await asyncio.sleep(_PROBE_POLL_S)  # another request holds the probe
 
     async def _cancel_in_flight(self) -> None:
         if not self._in_flight:

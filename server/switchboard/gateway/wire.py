@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..config import ModelConfig
-from .outcomes import BadResponse, Completion, TokenUsage
+from .outcomes import AnswerCutOff, BadResponse, Completion, TokenUsage
 
 Role = Literal["system", "user", "assistant"]
 
@@ -71,9 +71,9 @@ def _usage(data: Any) -> TokenUsage | None:
 
 def _check_finish(finish_reason: Any) -> None:
     if finish_reason == "length":
-        raise BadResponse("the answer was cut off at the output token limit")
+        raise AnswerCutOff("the answer was cut off at the output token limit")
     if finish_reason == "content_filter":
-        raise BadResponse("the answer was withheld by the provider's content filter")
+        raise AnswerCutOff("the answer was withheld by the provider's content filter")
 
 
 def parse_completion(payload: bytes) -> Completion:
