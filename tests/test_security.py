@@ -337,6 +337,28 @@ async def test_secrets_go_out_as_placeholders_and_come_back_in_the_edit(fake, tm
     assert fixed == SECRET_CODE.replace("AWS_KEY , ", "AWS_KEY, ")
 
 
+async def test_hovering_a_secret_never_sends_it(fake, tmp_path):
+    fake.default("fast", Reply("A token for the GitHub API."))
+    config = keyed_config(tmp_path, fake.base_url, fake.base_url)
+    session = await start_session(
+        tmp_path,
+        config,
+        env={**os.environ, **KEY_ENV},
+        configuration={"hover": {"delayMs": 0}},
+    )
+    try:
+        uri = session.open("aws.py", SECRET_CODE)
+        for line, character in ((2, 15), (3, 12), (5, 3), (3, 1)):  # on each secret, then a name
+            hover = await session.hover(uri, line, character)
+            assert hover is not None and "GitHub API" in hover.contents.value
+    finally:
+        await stop_session(session)
+    sent = [r.body.decode("utf-8") for r in fake.requests]
+    assert len(sent) == 4
+    assert [s for s in SECRETS for body in sent if s in body] == []
+    assert "Explain `TOKEN` on line 4" in sent[-1]
+
+
 def test_the_cli_redacts_too_and_restores_on_apply(fake, tmp_path):
     fake.default("fast", Echo(tweak_target))
     config = keyed_config(tmp_path, fake.base_url, fake.base_url)

@@ -13,7 +13,8 @@ from .source import Source
 from .window import redacted_lines
 
 MAX_EXPLANATION_CHARS = 4000
-WORD = re.compile(r"[A-Za-z_$][\w$]*")
+# An identifier in most languages: a letter (any script), `_` or `$`, then word characters.
+WORD = re.compile(r"(?:[^\W\d]|\$)[\w$]*")
 
 
 @dataclass(frozen=True)
@@ -24,11 +25,27 @@ class Explanation:
         return {"text": self.markdown}
 
 
-def symbol_at(line_text: str, character: int) -> str | None:
+def _word_span(line_text: str, character: int) -> tuple[int, int] | None:
     for match in WORD.finditer(line_text):
         if match.start() <= character <= match.end():
-            return match.group(0)
+            return match.span()
     return None
+
+
+def _subject(line_text: str, character: int | None, redactor: Redactor) -> str | None:
+    """The word under the cursor, to name in the prompt; None when it touches a secret (the
+    prompt then names the line, whose text goes out redacted)."""
+    span = _word_span(line_text, character) if character is not None else None
+    if span is None:
+        return None
+    start, end = span
+    for secret in redactor.secrets:
+        at = line_text.find(secret)
+        while at >= 0:
+            if at < end and start < at + len(secret):
+                return None
+            at = line_text.find(secret, at + 1)
+    return line_text[start:end]
 
 
 def explain_ask(
@@ -39,7 +56,7 @@ def explain_ask(
     redactor = Redactor(enabled=config.privacy.redact_secrets)
     context = knobs.context_lines
     lines = redacted_lines(source, line - context, line + context + 1, redactor)
-    symbol = symbol_at(source.line_text(line), character) if character is not None else None
+    symbol = _subject(source.line_text(line), character, redactor)
     prompt = explain_prompt(source, lines, line, symbol, context_lines=context)
 
     def parse(answer: str) -> Explanation:

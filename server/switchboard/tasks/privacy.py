@@ -131,6 +131,11 @@ class Redactor:
     def count(self) -> int:
         return len(self._by_secret)
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret replaced so far (never to be sent, in any form)."""
+        return tuple(self._by_secret)
+
 
 class ExcludedFile(Exception):
     """The file is excluded from AI features: nothing about it is sent anywhere."""
