@@ -82,6 +82,20 @@ def test_file_entries_replace_builtins_of_the_same_name():
             {"actions": {"a": {"title": "T", "prompt": "P", "route": "nope"}}},
             "actions.a.route: unknown route 'nope'",
         ),
+        (
+            {"tasks": {"fix": {"context_lines": -3}}},
+            "tasks.fix.context_lines: must be between 0 and 500",
+        ),
+        (
+            {"tasks": {"explain": {"hedge_min_ms": 500, "hedge_max_ms": 100}}},
+            "tasks.explain.hedge_max_ms: must not be less than hedge_min_ms",
+        ),
+        (
+            {"models": {"m": {"provider": "local", "model": "x", "temperature": 7.5}}},
+            "models.m.temperature: must be between 0 and 2",
+        ),
+        ({"breaker": {"cooldown_s": -5}}, "breaker.cooldown_s: must be positive"),
+        ({"cache": {"max_entries": 0}}, "cache.max_entries: must be at least 1"),
     ],
 )
 def test_a_bad_config_names_the_key(raw, message):
@@ -123,3 +137,17 @@ def test_invalid_toml_and_missing_files_are_one_clear_error(tmp_path):
 def test_api_key_never_appears_in_the_config_repr():
     config = load({"providers": {"p": {"base_url": "https://x.test/v1", "api_key": "sk-secret-1"}}})
     assert "sk-secret-1" not in repr(config)
+
+
+def test_a_workspace_cannot_stretch_or_break_a_tasks_window():
+    from switchboard.config.workspace import apply_overlay
+
+    config = load({})
+    for knobs in ({"context_lines": 100000}, {"context_lines": -3}, {"deadline_s": -1}):
+        updated, warnings = apply_overlay(config, {"tasks": {"fix": knobs}}, ".switchboard.toml")
+        assert updated.tasks.fix == config.tasks.fix, knobs
+        assert len(warnings) == 1 and "tasks.fix is unchanged" in warnings[0], warnings
+    updated, warnings = apply_overlay(
+        config, {"tasks": {"fix": {"context_lines": 10}}}, ".switchboard.toml"
+    )
+    assert updated.tasks.fix.context_lines == 10 and warnings == []

@@ -18,7 +18,7 @@ from cattrs.errors import CattrsError, ForbiddenExtraKeysError
 from cattrs.v import transform_error
 
 from .defaults import builtin_providers_models_routes
-from .schema import BUILTIN_TASKS, Config
+from .schema import BUILTIN_TASKS, Config, TaskConfig
 
 CONFIG_ENV = "SWITCHBOARD_CONFIG"
 APP_NAME = "switchboard"
@@ -196,6 +196,11 @@ def _semantic_problems(config: Config):
         if provider.max_connections < 1:
             yield f"providers.{name}.max_connections: must be at least 1"
     for alias, model in config.models.items():
+        if model.temperature is not None and not 0 <= model.temperature <= 2:
+            yield f"models.{alias}.temperature: must be between 0 and 2"
+        for key in ("input_cost_per_mtok", "output_cost_per_mtok"):
+            if getattr(model, key) < 0:
+                yield f"models.{alias}.{key}: must not be negative"
         if model.provider not in config.providers:
             yield (
                 f"models.{alias}.provider: unknown provider {model.provider!r} "
@@ -216,15 +221,41 @@ def _semantic_problems(config: Config):
         if action.route not in config.routes:
             yield f"actions.{name}.route: unknown route {action.route!r}"
     for task in BUILTIN_TASKS:
-        knobs = config.task(task)
-        if knobs.deadline_s <= 0:
-            yield f"tasks.{task}.deadline_s: must be positive"
-        if knobs.context_lines < 0:
-            yield f"tasks.{task}.context_lines: must not be negative"
+        yield from task_problems(f"tasks.{task}", config.task(task))
     if config.cache.ttl_s < 0:
         yield "cache.ttl_s: must not be negative"
-    if config.breaker.failure_threshold < 1:
+    for key in ("max_entries", "max_bytes", "memory_max_bytes"):
+        if getattr(config.cache, key) < 1:
+            yield f"cache.{key}: must be at least 1"
+    if config.usage.latency_samples < 1:
+        yield "usage.latency_samples: must be at least 1"
+    breaker = config.breaker
+    if breaker.failure_threshold < 1:
         yield "breaker.failure_threshold: must be at least 1"
+    if breaker.cooldown_s <= 0:
+        yield "breaker.cooldown_s: must be positive"
+    if breaker.max_cooldown_s < breaker.cooldown_s:
+        yield "breaker.max_cooldown_s: must not be less than breaker.cooldown_s"
+
+
+# Context sent around the code: a window, never the whole file (DESIGN.md's prompt protocol).
+MAX_CONTEXT_LINES = 500
+
+
+def task_problems(prefix: str, knobs: TaskConfig):
+    """What is wrong with one task's knobs (from the user's config or a workspace's)."""
+    if knobs.deadline_s <= 0:
+        yield f"{prefix}.deadline_s: must be positive"
+    if not 0 <= knobs.context_lines <= MAX_CONTEXT_LINES:
+        yield f"{prefix}.context_lines: must be between 0 and {MAX_CONTEXT_LINES}"
+    if knobs.hedge_delay_ms is not None and knobs.hedge_delay_ms < 0:
+        yield f"{prefix}.hedge_delay_ms: must not be negative"
+    if knobs.hedge_min_ms < 0:
+        yield f"{prefix}.hedge_min_ms: must not be negative"
+    if knobs.hedge_max_ms < knobs.hedge_min_ms:
+        yield f"{prefix}.hedge_max_ms: must not be less than hedge_min_ms"
+    if knobs.large_fix_lines < 1:
+        yield f"{prefix}.large_fix_lines: must be at least 1"
 
 
 def _team_problems(config: Config, environ: Mapping[str, str]):

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from .loader import ConfigError, describe_errors, strict_converter
+from .loader import ConfigError, describe_errors, strict_converter, task_problems
 from .schema import ActionConfig, Config, TaskConfig
 
 PROJECT_FILE = ".switchboard.toml"
@@ -53,6 +53,10 @@ def apply_overlay(
             )
         except Exception as exc:
             warnings.append(f"{origin}: {_prefix(f'tasks.{task}', describe_errors(exc))}")
+            continue
+        problems = list(task_problems(f"tasks.{task}", merged))
+        if problems:
+            warnings.append(f"{origin}: {'; '.join(problems)}; tasks.{task} is unchanged")
             continue
         tasks = attrs.evolve(tasks, **{task: merged})
     actions = dict(config.actions)
