@@ -332,6 +332,93 @@ async def test_a_document_edited_during_resolve_never_gets_a_misplaced_edit(star
     await session.wait_for(lambda: any("changed" in m.message for m in session.client.messages))
 
 
+TWINS = "def add(a, b):\n    return a - b\n\n\ndef sub(a, b):\n    return a - b\n"
+
+
+async def test_an_answer_never_lands_on_a_look_alike_line(start, fake):
+    # add() and sub() share the line `    return a - b`. The user rewrites add()'s copy while
+    # the model answers: the fix must not move to sub()'s copy.
+    fake.default("fast", Reply("```python\n    return a + b\n```", delay=0.5))
+    session = await start()
+    uri = session.open("twins.py", TWINS)
+    fix = await session.quick_fix(uri, diagnostic(1))
+    pending = asyncio.ensure_future(session.client.code_action_resolve_async(fix))
+    await asyncio.to_thread(fake.wait_for_requests, 1)
+    session.change(
+        uri, 2, types.TextDocumentContentChangePartial(range=rng(1, 13, 1, 14), text="*")
+    )
+    resolved = await pending
+    assert resolved.edit is None
+    await session.wait_for(lambda: any("changed" in m.message for m in session.client.messages))
+
+
+async def test_an_action_listed_before_an_edit_follows_its_own_lines(start, fake):
+    fake.default("fast", Reply("```python\n    return a + b\n```"))
+    session = await start()
+    uri = session.open("twins.py", TWINS)
+    stale = await session.quick_fix(uri, diagnostic(1))
+    moved = await session.quick_fix(uri, diagnostic(5))
+    # Listed, then: add()'s line is rewritten, and a line is inserted above everything.
+    session.change(
+        uri,
+        2,
+        types.TextDocumentContentChangePartial(range=rng(1, 13, 1, 14), text="*"),
+        types.TextDocumentContentChangePartial(range=rng(0, 0, 0, 0), text="import os\n"),
+    )
+    assert (await session.client.code_action_resolve_async(stale)).edit is None
+    resolved = await session.client.code_action_resolve_async(moved)
+    version, edits = edits_of(resolved.edit, uri)
+    edited = "import os\n" + TWINS.replace("a - b", "a * b", 1)
+    assert version == 2
+    assert apply_text_edits(edited, edits) == (
+        "import os\ndef add(a, b):\n    return a * b\n\n\ndef sub(a, b):\n    return a + b\n"
+    )
+
+
+async def test_a_finding_whose_lines_changed_during_the_review_is_dropped(start, fake):
+    fake.default(
+        "strong",
+        Reply(
+            '{"findings": [{"line": 2, "severity": "error", "message": "subtracts"}]}',
+            delay=0.5,
+        ),
+    )
+    session = await start()
+    uri = session.open("twins.py", TWINS)
+    pending = asyncio.ensure_future(session.command("switchboard.review", uri))
+    await asyncio.to_thread(fake.wait_for_requests, 1)
+    session.change(
+        uri, 2, types.TextDocumentContentChangePartial(range=rng(1, 13, 1, 14), text="*")
+    )
+    result = await pending
+    assert result["findings"] == 0  # not re-pinned to sub()'s identical line
+    await session.wait_for(lambda: uri in session.client.diagnostics)
+    assert list(session.client.diagnostics[uri]) == []
+
+
+async def test_inserting_whole_lines_next_to_a_finding_keeps_it(start, fake):
+    fake.default(
+        "strong", Reply('{"findings": [{"line": 2, "severity": "error", "message": "subtracts"}]}')
+    )
+    session = await start()
+    uri = session.open("calc.py", CODE)
+    await session.command("switchboard.review", uri)
+    await session.wait_for(lambda: len(session.client.diagnostics.get(uri, [])) == 1)
+    # A line pasted at the start of the finding's line, then one after it: its text is intact.
+    session.change(
+        uri, 2, types.TextDocumentContentChangePartial(range=rng(1, 0, 1, 0), text="    # why\n")
+    )
+    session.change(
+        uri, 3, types.TextDocumentContentChangePartial(range=rng(3, 0, 3, 0), text="    pass\n")
+    )
+    await session.wait_for(lambda: session.client.diagnostics[uri][0].range.start.line == 2)
+    assert len(session.client.diagnostics[uri]) == 1
+    # Deleting the line above it (a whole-line range) moves it back up.
+    session.change(uri, 4, types.TextDocumentContentChangePartial(range=rng(1, 0, 2, 0), text=""))
+    await session.wait_for(lambda: session.client.diagnostics[uri][0].range.start.line == 1)
+    assert len(session.client.diagnostics[uri]) == 1
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
 async def test_offsets_are_right_for_non_ascii_text_in_either_encoding(start, fake, encoding):
     text = "s = '😀 é\t'  # émoji\r\ndef f():\r\n    return s  +  1\r\n"

@@ -7,20 +7,24 @@ one splice of the text.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from ..tasks import Source
+from ..tasks import Position, Source
 from ..tasks.source import count_line_breaks
 from .positions import from_client
 
 
 @dataclass(frozen=True)
 class LineShift:
-    """A change that replaced lines first..last (inclusive) with `added` lines."""
+    """A change that replaced lines first..last (inclusive) with `added` lines.
+
+    `last` is `first - 1` when whole lines were only inserted: no existing line was touched.
+    """
 
     first: int
     last: int
@@ -29,6 +33,26 @@ class LineShift:
     @property
     def delta(self) -> int:
         return self.added - (self.last - self.first + 1)
+
+    @classmethod
+    def of_change(cls, start: Position, end: Position, text: str) -> LineShift:
+        breaks = count_line_breaks(text)
+        if start.character == 0 and end.character == 0 and (not text or text[-1] in "\r\n"):
+            # Whole lines out, whole lines in: line `end.line` itself is left as it was.
+            return cls(start.line, end.line - 1, breaks)
+        return cls(start.line, end.line, breaks + 1)
+
+    def moves(self, first: int, last: int) -> tuple[int, int] | None:
+        """Where lines first..last are after this change; None if it touched them."""
+        if self.last < first:
+            return first + self.delta, last + self.delta
+        if self.first > last:
+            return first, last
+        return None
+
+
+# Changes remembered per document, to follow lines from an older version to the current one.
+_HISTORY = 512
 
 
 @dataclass
@@ -47,10 +71,18 @@ class Document:
         return Source(self.text, self.path or self.uri, self.language_id or None)
 
 
+@dataclass(frozen=True)
+class _Step:
+    before: int  # the version the change applied to
+    after: int
+    shifts: tuple[LineShift, ...]
+
+
 @dataclass
 class DocumentStore:
     encoding: str = "utf-16"
     _documents: dict[str, Document] = field(default_factory=dict)
+    _history: dict[str, deque[_Step]] = field(default_factory=dict)
 
     def get(self, uri: str) -> Document | None:
         return self._documents.get(uri)
@@ -58,10 +90,31 @@ class DocumentStore:
     def open(self, item: types.TextDocumentItem) -> Document:
         document = Document(item.uri, item.language_id, item.version, item.text)
         self._documents[item.uri] = document
+        self._history[item.uri] = deque(maxlen=_HISTORY)
         return document
 
     def close(self, uri: str) -> None:
         self._documents.pop(uri, None)
+        self._history.pop(uri, None)
+
+    def follow(self, uri: str, version: int, first: int, last: int) -> tuple[int, int] | None:
+        """Where lines first..last of `version` of the document are now; None when an edit
+        touched them since (or the changes since that version are not all known)."""
+        document = self._documents.get(uri)
+        if document is None:
+            return None
+        steps = {step.before: step for step in self._history.get(uri, ())}
+        while version != document.version:
+            step = steps.get(version)
+            if step is None:
+                return None
+            for shift in step.shifts:
+                moved = shift.moves(first, last)
+                if moved is None:
+                    return None
+                first, last = moved
+            version = step.after
+        return first, last
 
     def change(
         self, params: types.DidChangeTextDocumentParams
@@ -81,11 +134,12 @@ class DocumentStore:
                     start, end = end, start
                 begin, finish = source.offset(start), source.offset(end)
                 text = text[:begin] + change.text + text[finish:]
-                added = count_line_breaks(change.text) + 1
-                shifts.append(LineShift(start.line, end.line, added))
+                shifts.append(LineShift.of_change(start, end, change.text))
             else:
                 text = change.text
                 shifts.append(LineShift(0, 1 << 30, 0))
         document = Document(old.uri, old.language_id, params.text_document.version, text)
         self._documents[old.uri] = document
+        history = self._history.setdefault(old.uri, deque(maxlen=_HISTORY))
+        history.append(_Step(old.version, document.version, tuple(shifts)))
         return document, shifts

@@ -158,24 +158,15 @@ def checked_replacement(
     return replacement
 
 
-def relocate(replacement: LineReplacement, current: Source) -> LineReplacement | None:
-    """The same replacement on `current`, a later version of the text, or None.
+def relocate(replacement: LineReplacement, current: Source, start: int) -> LineReplacement | None:
+    """The same replacement on `current`, a later version of the text in which the replaced
+    lines begin at `start` (the caller follows them through the edits made meanwhile).
 
-    The replaced lines must still exist verbatim; if they moved (lines added above), the
-    occurrence nearest to the original place is used. Otherwise the answer no longer fits and
-    must not be applied.
+    None unless those lines are still there verbatim: an answer is never applied to text it
+    was not written for, nor to a look-alike elsewhere in the file.
     """
     block = replacement.source.lines[replacement.start : replacement.end + 1]
-    size = len(block)
-    if current is replacement.source or current.text == replacement.source.text:
-        return LineReplacement(current, replacement.start, replacement.end, replacement.new_lines)
-    lines = current.lines
-    best: int | None = None
-    first = block[0] if block else ""
-    for index in range(0, len(lines) - size + 1):
-        nearer = best is None or abs(index - replacement.start) < abs(best - replacement.start)
-        if nearer and lines[index] == first and lines[index : index + size] == block:
-            best = index
-    if best is None:
+    end = start + len(block) - 1
+    if start < 0 or current.lines[start : end + 1] != block:
         return None
-    return LineReplacement(current, best, best + size - 1, replacement.new_lines)
+    return LineReplacement(current, start, end, replacement.new_lines)

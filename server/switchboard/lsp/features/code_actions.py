@@ -186,14 +186,20 @@ async def compute_edit(
     except (KeyError, TypeError, ValueError):
         return None
     source = document.source
-    if data.get("version") != document.version:
-        # The text changed since the action was listed: find the same lines again.
-        start, end = _reanchor(source.lines, start, end, str(data.get("fingerprint", "")))
-        if start < 0:
+    listed = data.get("version")
+    if listed != document.version:
+        # The text changed since the action was listed: follow its lines through the edits.
+        moved = (
+            server.documents.follow(uri, listed, start, end) if isinstance(listed, int) else None
+        )
+        if moved is None or fingerprint(source.lines[moved[0] : moved[1] + 1]) != data.get(
+            "fingerprint"
+        ):
             server.notifier.declined(
                 "Switchboard: the code changed since this action was offered; ask again."
             )
             return None
+        start, end = moved
     engine = server.engine
     try:
         if data.get("kind") == "edit":
@@ -216,7 +222,8 @@ async def compute_edit(
     if current is None:
         return None
     if current.version != document.version:
-        moved = relocate(replacement, current.source)
+        lines = server.documents.follow(uri, document.version, replacement.start, replacement.end)
+        moved = relocate(replacement, current.source, lines[0]) if lines else None
         if moved is None:
             server.notifier.declined(
                 "Switchboard: the code changed while the model was answering; "
@@ -227,18 +234,3 @@ async def compute_edit(
     return workspace_edit(
         uri, current.version, replacement, server.encoding, server.client_document_changes
     )
-
-
-def _reanchor(lines: list[str], start: int, end: int, print_: str) -> tuple[int, int]:
-    size = end - start + 1
-    if fingerprint(lines[start : end + 1]) == print_:
-        return start, end
-    candidates = [
-        index
-        for index in range(0, max(0, len(lines) - size + 1))
-        if fingerprint(lines[index : index + size]) == print_
-    ]
-    if not candidates:
-        return -1, -1
-    best = min(candidates, key=lambda index: abs(index - start))
-    return best, best + size - 1

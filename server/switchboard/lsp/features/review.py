@@ -129,21 +129,26 @@ class ReviewFeature:
             server.notifier.answered("review", answer)
             report("publishing findings")
             current = server.documents.get(uri)
-            target = current.source if current is not None else source
-            tracked = self._track(answer.value.findings, source, target)
+            tracked = self._track(uri, answer.value.findings, source, version)
             self._findings[uri] = tracked
             self.publish(uri, current.version if current else version)
             return {"findings": len(tracked), **answer.envelope()}
 
     def _track(
-        self, findings: tuple[Finding, ...], reviewed: Source, current: Source
+        self, uri: str, findings: tuple[Finding, ...], reviewed: Source, version: int | None
     ) -> list[Tracked]:
         """Findings placed on the current text (it may have changed during the review)."""
+        documents = self.server.documents
+        current = documents.get(uri)
         tracked = []
         for finding in findings:
             fix_lines = finding.fix.new_lines if finding.fix else None
             placed = LineReplacement(reviewed, finding.line, finding.end_line, fix_lines or "")
-            moved = relocate(placed, current)
+            if current is None or version is None:
+                moved: LineReplacement | None = placed  # reviewed from disk, not open
+            else:
+                lines = documents.follow(uri, version, finding.line, finding.end_line)
+                moved = relocate(placed, current.source, lines[0]) if lines else None
             if moved is None:
                 continue  # its lines were edited meanwhile: the remark no longer applies
             tracked.append(
@@ -152,7 +157,7 @@ class ReviewFeature:
                     finding=finding,
                     first=moved.start,
                     last=moved.end,
-                    lines=current.lines[moved.start : moved.end + 1],
+                    lines=moved.source.lines[moved.start : moved.end + 1],
                     fix_lines=fix_lines,
                 )
             )
@@ -187,15 +192,13 @@ class ReviewFeature:
             return
         kept = []
         for item in tracked:
-            alive = True
+            where: tuple[int, int] | None = (item.first, item.last)
             for shift in shifts:
-                if shift.last < item.first:
-                    item.first += shift.delta
-                    item.last += shift.delta
-                elif shift.first <= item.last:
-                    alive = False  # the edit touched the finding's lines
-                    break
-            if alive:
+                where = shift.moves(*where)
+                if where is None:
+                    break  # the edit touched the finding's lines
+            if where is not None:
+                item.first, item.last = where
                 kept.append(item)
         if len(kept) != len(tracked) or any(s.delta for s in shifts):
             self._findings[document.uri] = kept
