@@ -140,6 +140,7 @@ async def start_session(
     initialization_options: Any = None,
     configuration: dict[str, Any] | None = None,
     env: dict[str, str] | None = None,
+    client_handlers: dict[str, Any] | None = None,
 ) -> Session:
     server = ClientServerConfig(
         server_command=[sys.executable, "-m", "switchboard", "--config", str(config_path), "lsp"],
@@ -147,6 +148,9 @@ async def start_session(
     )
     lsp_client = await server.start()
     _discriminate_code_actions(lsp_client)
+    for method, handler in (client_handlers or {}).items():  # e.g. a client that never answers
+        lsp_client.protocol.fm.features.pop(method, None)
+        lsp_client.feature(method)(handler)
     if configuration is not None:
         lsp_client.set_configuration(configuration, section="switchboard")
     workspace = root / "workspace"

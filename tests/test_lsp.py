@@ -221,6 +221,83 @@ async def test_cancelling_a_slow_hover_closes_the_provider_request(start, fake):
     with pytest.raises(Exception):  # noqa: B017 - the reply is a RequestCancelled error
         await asyncio.wait_for(asyncio.wrap_future(pending), 5)
     assert fake.requests_for("backup") == []
+    # The status that said "working" does not keep spinning for a request that is gone.
+    await session.wait_for(lambda: session.status and session.status[-1]["state"] == "idle")
+
+
+async def test_hovers_cancelled_while_waiting_cost_no_budget(start, fake):
+    fake.default("fast", Reply("explained"))
+    session = await start(configuration={"hover": {"delayMs": 300, "maxPerMinute": 2}})
+    uri = session.open("calc.py", CODE)
+    await asyncio.sleep(0.3)  # let the server pull its settings
+    protocol = session.client.protocol
+    for n in range(3):  # a mouse passing over the code
+        pending = protocol.send_request(
+            types.TEXT_DOCUMENT_HOVER,
+            types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=types.Position(line=n % 2, character=5),
+            ),
+            msg_id=f"passing-{n}",
+        )
+        await asyncio.sleep(0.05)
+        session.client.cancel_request(types.CancelParams(id=f"passing-{n}"))
+        with pytest.raises(Exception):  # noqa: B017 - the reply is a RequestCancelled error
+            await asyncio.wait_for(asyncio.wrap_future(pending), 5)
+    assert fake.requests == []
+    # The two hovers the user meant still reach a model; the third is over the limit.
+    assert "explained" in (await session.hover(uri, 0, 5)).contents.value
+    assert "explained" in (await session.hover(uri, 1, 5)).contents.value
+    assert await session.hover(uri, 4, 0) is None
+    assert len(fake.requests) == 2
+
+
+async def test_a_failure_with_providers_up_does_not_hide_the_next_outage(start, fake):
+    unchanged = Reply("```python\n    return a - b\n```")
+    fake.default("fast", unchanged)
+    fake.default("backup", unchanged)
+    session = await start()
+    uri = session.open("calc.py", CODE)
+    first = await session.client.code_action_resolve_async(
+        await session.quick_fix(uri, diagnostic(1))
+    )
+    assert first.edit is None
+    await session.wait_for(lambda: len(session.client.messages) == 1)
+    assert "no model gave a usable answer" in session.client.messages[0].message
+    fake.default("fast", ServerError(503))
+    fake.default("backup", ServerError(503))
+    second = await session.client.code_action_resolve_async(
+        await session.quick_fix(uri, diagnostic(1, "again"))
+    )
+    assert second.edit is None
+    await session.wait_for(lambda: len(session.client.messages) == 2)
+    assert "fast: server error; backup: server error" in session.client.messages[1].message
+
+
+async def test_a_client_that_never_sends_its_settings_is_waited_for_once(tmp_path, fake):
+    fake.default("fast", Reply("explained"))
+    never = asyncio.Event()
+
+    async def silent(params: types.ConfigurationParams) -> None:
+        await never.wait()
+
+    config = write_config(tmp_path, fake.base_url, tasks={"explain": {"hedge": False}})
+    session = await start_session(
+        tmp_path, config, client_handlers={types.WORKSPACE_CONFIGURATION: silent}
+    )
+    try:
+        uri = session.open("calc.py", CODE)
+        await session.hover(uri, 0, 5)  # waits for the settings, at most once
+        baseline = (await session.command("switchboard.stats"))["runtime"]["tasks"]
+        started = asyncio.get_running_loop().time()
+        for _ in range(5):
+            await session.hover(uri, 0, 5)  # from the cache
+        assert asyncio.get_running_loop().time() - started < 1.5  # not 2 s each
+        stats = await session.command("switchboard.stats")
+        assert stats["runtime"]["tasks"] <= baseline + 1, stats["runtime"]
+        never.set()
+    finally:
+        await stop_session(session)
 
 
 async def test_review_reports_progress_and_publishes_diagnostics_with_fixes(start, fake):

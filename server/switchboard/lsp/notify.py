@@ -1,10 +1,12 @@
 """Telling the user about the gateway without nagging.
 
-An outage (an answer served stale from the cache, or nothing answering) produces one
-`window/showMessage` saying what failed, per model, and what was served; further failures during
-the same outage go to the log only. The first answer from a provider ends the outage. Every task
-also sends a small `switchboard/status` notification that editors can show (the VS Code status
-bar does).
+An outage (an answer served stale from the cache, or nothing answering because providers
+failed) produces one `window/showMessage` saying what failed, per model, and what was served;
+further failures during the same outage go to the log only. The first answer from a provider
+ends the outage. When the providers were up but no answer was usable (every model's edit was
+invalid, the prompt fit no model), that is no outage: a fix or review the user asked for says
+so each time, a hover only logs it. Every task also sends a small `switchboard/status`
+notification that editors can show (the VS Code status bar does).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, Protocol
 
 from lsprotocol import types
 
-from ..gateway import Answer, CacheState, NoAnswer, describe_attempts
+from ..gateway import Answer, CacheState, NoAnswer, Outcome, describe_attempts
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,16 @@ class Messenger(Protocol):
     def show(self, kind: types.MessageType, message: str) -> None: ...
 
     def notify(self, method: str, params: Any) -> None: ...
+
+
+def _provider_down(outcome: Outcome) -> bool:
+    """Outcomes that say a provider is unavailable (not that its answer or our prompt failed)."""
+    return outcome.counts_against_provider or outcome in _UNAVAILABLE
+
+
+_UNAVAILABLE = frozenset(
+    {Outcome.AUTH_ERROR, Outcome.SKIPPED_AUTH, Outcome.SKIPPED_OPEN_BREAKER, Outcome.NOT_FOUND}
+)
 
 
 @dataclass
@@ -68,10 +80,19 @@ class Notifier:
 
     def failed(self, task: str, failure: NoAnswer) -> None:
         self._notices(failure.notices)
-        self._outage(
-            f"Switchboard: no model could answer the {task} request "
-            f"({describe_attempts(failure.attempts)}) and nothing was cached."
-        )
+        what = describe_attempts(failure.attempts)
+        if any(_provider_down(attempt.outcome) for attempt in failure.attempts):
+            self._outage(
+                f"Switchboard: no model could answer the {task} request ({what}) "
+                "and nothing was cached."
+            )
+        elif task == "explain":
+            log.info("No usable explanation (%s).", what)
+        else:
+            self.messenger.show(
+                types.MessageType.Info,
+                f"Switchboard: no model gave a usable answer to the {task} request ({what}).",
+            )
         self.messenger.notify(
             STATUS_METHOD,
             {

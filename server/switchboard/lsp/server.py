@@ -11,7 +11,7 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -21,6 +21,7 @@ from .. import __version__
 from ..config import Config
 from ..config.workspace import apply_overlay, load_project_overlay
 from ..engine import Engine
+from ..gateway import Answer, Ask, NoAnswer
 from ..gateway.provider import resolve_api_key
 from ..logs import ScrubSecrets, setup_logging
 from .documents import Document, DocumentStore, LineShift
@@ -31,6 +32,8 @@ from .protocol import SwitchboardProtocol
 from .settings import EditorSettings, parse_settings
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 SECTION = "switchboard"
 STATS_COMMAND = "switchboard.stats"
@@ -105,6 +108,22 @@ class SwitchboardServer(LanguageServer):
         chain = self.engine.config.route(route)
         return chain[0] if chain else None
 
+    async def ask(self, ask: Ask[T]) -> Answer[T]:
+        """The engine's answer, with the editor kept informed: the status while it works (and
+        back to idle if the request is cancelled), one message per outage. Raises NoAnswer,
+        already reported to the user."""
+        self.notifier.working(ask.task, self.first_model(ask.route))
+        try:
+            answer = await self.engine.ask(ask)
+        except NoAnswer as failure:
+            self.notifier.failed(ask.task, failure)
+            raise
+        except asyncio.CancelledError:
+            self.notifier.idle()
+            raise
+        self.notifier.answered(ask.task, answer)
+        return answer
+
     # -- configuration --------------------------------------------------------------------------
 
     def set_root(self, root: Path | None) -> None:
@@ -146,7 +165,7 @@ class SwitchboardServer(LanguageServer):
         the user's settings would have kept it from."""
         event = self._settings_pulled
         if event is not None and not event.is_set():
-            await asyncio.wait({asyncio.ensure_future(event.wait())}, timeout=_SETTINGS_WAIT_S)
+            await event.wait()  # set within _SETTINGS_WAIT_S: the pull gives up by then
 
     def start_pulling_settings(self) -> None:
         self._settings_pulled = asyncio.Event()
@@ -162,15 +181,26 @@ class SwitchboardServer(LanguageServer):
     async def _pull_settings(self) -> None:
         if not self.client_pulls_configuration:
             return
-        try:
-            result = await asyncio.shield(
-                self.workspace_configuration_async(
-                    types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
-                )
+        pulled = asyncio.ensure_future(
+            self.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
             )
-        except Exception as exc:  # a client that cannot answer keeps the current settings
-            log.info("could not read editor settings: %s", exc)
+        )
+        # Not cancelled on timeout (pygls #621): a late answer is still applied when it comes.
+        done, _ = await asyncio.wait({pulled}, timeout=_SETTINGS_WAIT_S)
+        if not done:
+            log.info("The editor has not sent its settings yet; going on without them.")
+            pulled.add_done_callback(self._apply_pulled)
             return
+        self._apply_pulled(pulled)
+
+    def _apply_pulled(self, pulled: asyncio.Future[Any]) -> None:
+        if pulled.cancelled():
+            return
+        if pulled.exception() is not None:  # a client that cannot answer keeps the settings
+            log.info("could not read editor settings: %s", pulled.exception())
+            return
+        result = pulled.result()
         if result:
             self.apply_settings(result[0])
 

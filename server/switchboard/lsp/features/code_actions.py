@@ -209,14 +209,10 @@ async def compute_edit(
             ask = engine.fix_ask(source, start, end, message if isinstance(message, str) else None)
     except (ExcludedFile, KeyError):
         return None
-    task = ask.task
-    server.notifier.working(task, server.first_model(ask.route))
     try:
-        answer = await engine.ask(ask)
-    except NoAnswer as failure:
-        server.notifier.failed(task, failure)
+        answer = await server.ask(ask)
+    except NoAnswer:
         return None
-    server.notifier.answered(task, answer)
     replacement: LineReplacement = answer.value.replacement
     current = server.documents.get(uri)
     if current is None:

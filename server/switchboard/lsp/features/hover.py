@@ -9,6 +9,7 @@ Cancelling the hover cancels the provider call, which closes its connection.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -23,19 +24,30 @@ from ..positions import client_range, from_client
 if TYPE_CHECKING:
     from ..server import SwitchboardServer
 
+log = logging.getLogger(__name__)
+
 
 class HoverBudget:
     """At most `limit` model-bound hovers in any 60 seconds."""
 
     def __init__(self) -> None:
         self._times: deque[float] = deque()
+        self._refusing = False
 
     def allow(self, limit: int, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
         while self._times and now - self._times[0] > 60.0:
             self._times.popleft()
         if len(self._times) >= limit:
+            if not self._refusing:
+                self._refusing = True
+                log.info(
+                    "Hover limit reached (%d a minute, hover.maxPerMinute): hovers answer "
+                    "from the cache only until it frees up.",
+                    limit,
+                )
             return False
+        self._refusing = False
         self._times.append(now)
         return True
 
@@ -45,7 +57,10 @@ def footer(answer: Answer[Any]) -> str:
     label = {
         CacheState.MISS: "",
         CacheState.FRESH: " · cached",
-        CacheState.STALE: " · stale cache: no model could answer",
+        # Stale without attempts: served from the cache without asking (cache-only, limit).
+        CacheState.STALE: " · stale cache: no model could answer"
+        if answer.attempts
+        else " · stale cache",
     }[answer.cache]
     return f"\n\n---\n*switchboard · {who}{label}*"
 
@@ -70,18 +85,16 @@ async def hover(server: SwitchboardServer, params: types.HoverParams) -> types.H
     if cached is not None and cached.cache is CacheState.FRESH:
         server.notifier.answered("explain", cached)
         return _render(server, source, position, cached)
+    if not settings.cache_only and settings.delay_ms > 0:
+        # A passing mouse is cancelled during this wait: it costs nothing, not even budget.
+        await asyncio.sleep(settings.delay_ms / 1000.0)
     if settings.cache_only or not server.hover_budget.allow(settings.max_per_minute):
         cached = await server.engine.recall(ask)  # the team's cache too, never a model
         return _render(server, source, position, cached) if cached is not None else None
-    if settings.delay_ms > 0:
-        await asyncio.sleep(settings.delay_ms / 1000.0)
-    server.notifier.working("explain", server.first_model(ask.route))
     try:
-        answer = await server.engine.ask(ask)
-    except NoAnswer as failure:
-        server.notifier.failed("explain", failure)
+        answer = await server.ask(ask)
+    except NoAnswer:
         return None
-    server.notifier.answered("explain", answer)
     return _render(server, source, position, answer)
 
 

@@ -120,13 +120,10 @@ class ReviewFeature:
         async with self._progress(f"Reviewing {source.name}") as report:
             model = server.first_model(ask.route)
             report(f"asking {model}" if model else "asking")
-            server.notifier.working("review", model)
             try:
-                answer = await server.engine.ask(ask)
+                answer = await server.ask(ask)
             except NoAnswer as failure:
-                server.notifier.failed("review", failure)
                 return {"findings": 0, "error": str(failure), **failure.envelope()}
-            server.notifier.answered("review", answer)
             report("publishing findings")
             current = server.documents.get(uri)
             tracked = self._track(uri, answer.value.findings, source, version)
