@@ -151,3 +151,14 @@ def test_a_workspace_cannot_stretch_or_break_a_tasks_window():
         config, {"tasks": {"fix": {"context_lines": 10}}}, ".switchboard.toml"
     )
     assert updated.tasks.fix.context_lines == 10 and warnings == []
+
+
+def test_paths_may_start_with_a_tilde(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "sb.toml").write_text(
+        '[cache]\npath = "~/c/cache.sqlite"\n[usage]\npath = "~/u.db"\n'
+    )
+    config = load_config("~/sb.toml", {})
+    assert config.cache.path == str(tmp_path / "c" / "cache.sqlite")
+    assert config.usage.path == str(tmp_path / "u.db")
+    assert load_config(None, {"SWITCHBOARD_CONFIG": "~/sb.toml"}).cache.path == config.cache.path

@@ -37,9 +37,9 @@ def find_config_path(
 ) -> Path | None:
     """`--config`, then `$SWITCHBOARD_CONFIG`, then the user config file if it exists."""
     if explicit:
-        return Path(explicit)
+        return Path(explicit).expanduser()
     if environ.get(CONFIG_ENV):
-        return Path(environ[CONFIG_ENV])
+        return Path(environ[CONFIG_ENV]).expanduser()
     path = user_config_path()
     return path if path.is_file() else None
 
@@ -81,11 +81,23 @@ def config_from_mapping(
         config = strict_converter.structure(merged, Config)
     except Exception as exc:  # cattrs raises exception groups naming each bad field
         raise ConfigError(f"{source}: {describe_errors(exc)}") from None
-    config = attrs.evolve(config, source=source)
+    config = attrs.evolve(
+        config,
+        source=source,
+        cache=attrs.evolve(
+            config.cache, path=_home(config.cache.path), ca_file=_home(config.cache.ca_file)
+        ),
+        usage=attrs.evolve(config.usage, path=_home(config.usage.path)),
+    )
     problems = [*_semantic_problems(config), *_team_problems(config, environ)]
     if problems:
         raise ConfigError(f"{source}: " + "; ".join(problems))
     return config
+
+
+def _home(path: str | None) -> str | None:
+    """A path from the config with `~` meaning the user's home, as in a shell."""
+    return os.path.expanduser(path) if path else path
 
 
 def _table(raw: Mapping[str, Any], key: str, source: str) -> dict[str, Any]:
