@@ -1,7 +1,16 @@
 // Finding the Switchboard server: which program to run, in the order the README promises.
-// Pure apart from the `Probe` it is given, so every branch is unit-tested without an editor.
+// Pure apart from the `Probe` it is given, so every branch is unit-tested without an editor;
+// `hasSwitchboard` is the real probe of an interpreter, tested against real ones.
 
+import { execFile } from 'node:child_process';
 import * as path from 'node:path';
+
+/**
+ * How to install the server, in words that work: Switchboard is not on PyPI (the `switchboard`
+ * there is an unrelated Pyramid feature-flag package), so it is installed from a clone.
+ */
+export const INSTALL_HINT =
+  'Install it from a clone of Switchboard: `uv tool install /path/to/switchboard` or `pipx install /path/to/switchboard`';
 
 /** The client-only settings that choose the server (all machine-scoped). */
 export interface LaunchSettings {
@@ -21,7 +30,7 @@ export interface ServerCommand {
 export interface Probe {
   /** Whether `file` exists and may be executed. */
   isExecutable(file: string): Promise<boolean>;
-  /** Whether `python -c "import switchboard"` succeeds. */
+  /** Whether `python -m switchboard` is this Switchboard (see `hasSwitchboard`). */
   hasSwitchboard(python: string): Promise<boolean>;
   /** The interpreter selected in the Python extension, if it is installed and has one. */
   selectedPython(): Promise<string | undefined>;
@@ -70,7 +79,7 @@ export async function discoverServer(settings: LaunchSettings, probe: Probe): Pr
     if (!(await probe.hasSwitchboard(pythonPath))) {
       return {
         ok: false,
-        problem: `${PYTHON_PATH} is "${pythonPath}", but Switchboard is not installed in it (pip install switchboard).`,
+        problem: `${PYTHON_PATH} is "${pythonPath}", but Switchboard is not installed in it (\`${pythonPath} -m pip install /path/to/switchboard\` from a clone).`,
         notes,
       };
     }
@@ -99,6 +108,26 @@ export async function discoverServer(settings: LaunchSettings, probe: Probe): Pr
 export function launchArgs(configPath: string): string[] {
   const config = configPath.trim();
   return config ? ['lsp', '--config', config] : ['lsp'];
+}
+
+/** What `hasSwitchboard` runs: the very module the server is started from, asked its version. */
+export const VERSION_PROBE = ['-m', 'switchboard', '--version'];
+
+/** Whether `python -m switchboard --version` printed this project's `switchboard X.Y…`. */
+export function isSwitchboardVersion(stdout: string): boolean {
+  return /^switchboard \d/.test(stdout.trim());
+}
+
+/**
+ * Whether `python` runs this Switchboard. `import switchboard` is not proof: the unrelated
+ * `switchboard` package from PyPI imports too, but has no `python -m switchboard`.
+ */
+export function hasSwitchboard(python: string, timeoutMs = 15_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile(python, VERSION_PROBE, { timeout: timeoutMs }, (error, stdout) =>
+      resolve(!error && isSwitchboardVersion(String(stdout))),
+    );
+  });
 }
 
 function pythonModule(python: string, tail: string[], origin: string): ServerCommand {

@@ -1,7 +1,7 @@
 // The server's lifecycle: find it, start it over stdio, keep it from crash-looping, say what
 // went wrong once, and restart it when the settings that choose it change.
 
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as vscode from 'vscode';
 import {
@@ -11,7 +11,15 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
-import { discoverServer, searchPath, type LaunchSettings, type Probe, type ServerCommand } from './discovery';
+import {
+  discoverServer,
+  hasSwitchboard,
+  INSTALL_HINT,
+  searchPath,
+  type LaunchSettings,
+  type Probe,
+  type ServerCommand,
+} from './discovery';
 import { SECTION, serverSettings } from './settings';
 import { STATUS_NOTIFICATION, type StatusParams } from './status';
 import type { StatusBar } from './statusBar';
@@ -65,11 +73,7 @@ function realProbe(): Probe {
         return false;
       }
     },
-    hasSwitchboard(python) {
-      return new Promise((resolve) => {
-        execFile(python, ['-c', 'import switchboard'], { timeout: 15_000 }, (error) => resolve(!error));
-      });
-    },
+    hasSwitchboard: (python) => hasSwitchboard(python),
     selectedPython,
   };
 }
@@ -324,7 +328,7 @@ export class ServerController implements vscode.Disposable {
       : ['Open Settings', 'Open README', 'Show Log'];
     const hint = configError
       ? ' Fix the config file, then run "Switchboard: Restart Server".'
-      : ' Install it (`pip install switchboard` or `uv tool install switchboard`) so `switchboard` is on PATH, or set switchboard.serverPath or switchboard.pythonPath, then run "Switchboard: Restart Server".';
+      : ` ${INSTALL_HINT}, so \`switchboard\` is on PATH, or set switchboard.serverPath or switchboard.pythonPath, then run "Switchboard: Restart Server".`;
     const choice = await vscode.window.showErrorMessage(`Switchboard: ${problem}${hint}`, ...actions);
     if (choice === 'Open Settings') {
       await vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${this.context.extension.id}`);

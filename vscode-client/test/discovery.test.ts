@@ -1,6 +1,19 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { discoverServer, findOnPath, launchArgs, searchPath, type Probe } from '../src/discovery';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import {
+  discoverServer,
+  findOnPath,
+  hasSwitchboard,
+  INSTALL_HINT,
+  isSwitchboardVersion,
+  launchArgs,
+  searchPath,
+  type Probe,
+} from '../src/discovery';
 
 /** A machine with these executables, these Pythons that have Switchboard, this selection. */
 function machine(options: {
@@ -73,7 +86,11 @@ describe('server discovery', () => {
       machine({ executables: ['/venv/bin/python', '/usr/bin/switchboard'] }),
     );
     assert.equal(found.ok, false);
-    assert.match(!found.ok ? found.problem : '', /not installed in it/);
+    const problem = !found.ok ? found.problem : '';
+    assert.match(problem, /not installed in it/);
+    // `pip install switchboard` would install an unrelated PyPI package of that name.
+    assert.doesNotMatch(problem, /install switchboard\b/);
+    assert.match(problem, /pip install \/path\/to\/switchboard/);
   });
 
   it('uses the Python extension\'s interpreter when it has Switchboard', async () => {
@@ -114,5 +131,55 @@ describe('server discovery', () => {
     assert.deepEqual(launchArgs(''), ['lsp']);
     assert.deepEqual(launchArgs('  '), ['lsp']);
     assert.deepEqual(launchArgs('/c.toml'), ['lsp', '--config', '/c.toml']);
+  });
+});
+
+describe('how to install the server', () => {
+  it('installs from a clone, never the unrelated `switchboard` on PyPI', () => {
+    assert.doesNotMatch(INSTALL_HINT, /install switchboard\b/);
+    assert.match(INSTALL_HINT, /uv tool install \/path\/to\/switchboard/);
+    assert.match(INSTALL_HINT, /pipx install \/path\/to\/switchboard/);
+  });
+});
+
+/** A python3 to build fake interpreters around, or undefined (those tests are skipped). */
+const python3 = ['python3', 'python'].find((name) => spawnSync(name, ['-c', 'pass']).status === 0);
+
+describe('probing an interpreter for Switchboard', () => {
+  const root = mkdtempSync(join(tmpdir(), 'switchboard-probe-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  /** An interpreter (a wrapper around python3) that sees only this `switchboard` package. */
+  function interpreter(name: string, files: Record<string, string>): string {
+    const site = join(root, name, 'site');
+    mkdirSync(join(site, 'switchboard'), { recursive: true });
+    for (const [file, text] of Object.entries(files)) writeFileSync(join(site, 'switchboard', file), text);
+    const bin = join(root, name, 'python');
+    writeFileSync(bin, `#!/bin/sh\nPYTHONPATH='${site}' exec '${python3}' "$@"\n`);
+    chmodSync(bin, 0o755);
+    return bin;
+  }
+
+  it('recognises only our version line', () => {
+    assert.ok(isSwitchboardVersion('switchboard 0.1.0\n'));
+    assert.ok(!isSwitchboardVersion(''));
+    assert.ok(!isSwitchboardVersion('switchboard-admin 1.6.10'));
+    assert.ok(!isSwitchboardVersion('Python 3.11.7'));
+  });
+
+  it('does not mistake the unrelated PyPI `switchboard` (a Pyramid feature flipper) for ours', { skip: !python3 }, async () => {
+    // Like switchboard 1.6.10 from PyPI: a package that imports, with no command line.
+    const impostor = interpreter('impostor', { '__init__.py': 'from .manager import *  # noqa\n', 'manager.py': '' });
+    assert.equal(spawnSync(impostor, ['-c', 'import switchboard']).status, 0, 'the impostor imports');
+    assert.equal(await hasSwitchboard(impostor), false);
+  });
+
+  it('accepts an interpreter whose `python -m switchboard --version` is ours', { skip: !python3 }, async () => {
+    const ours = interpreter('ours', {
+      '__init__.py': '__version__ = "0.1.0"\n',
+      '__main__.py': 'import sys\nif "--version" in sys.argv:\n    print("switchboard 0.1.0")\n',
+    });
+    assert.equal(await hasSwitchboard(ours), true);
+    assert.equal(await hasSwitchboard(join(root, 'no-such-python')), false);
   });
 });
