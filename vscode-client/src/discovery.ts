@@ -3,7 +3,9 @@
 // `hasSwitchboard` is the real probe of an interpreter, tested against real ones.
 
 import { execFile } from 'node:child_process';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { expandHome } from './userConfig';
 
 /**
  * How to install the server, in words that work: Switchboard is not on PyPI (the `switchboard`
@@ -104,10 +106,13 @@ export async function discoverServer(settings: LaunchSettings, probe: Probe): Pr
   };
 }
 
-/** `lsp`, and `--config PATH` when the user set one. */
-export function launchArgs(configPath: string): string[] {
+/**
+ * `lsp`, and `--config PATH` when the user set one, with `~` expanded as Open Config does: no
+ * shell runs the server, so it would otherwise look for a directory named `~`.
+ */
+export function launchArgs(configPath: string, home: string = os.homedir()): string[] {
   const config = configPath.trim();
-  return config ? ['lsp', '--config', config] : ['lsp'];
+  return config ? ['lsp', '--config', expandHome(config, home)] : ['lsp'];
 }
 
 /** What `hasSwitchboard` runs: the very module the server is started from, asked its version. */

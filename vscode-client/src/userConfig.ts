@@ -28,7 +28,8 @@ export function userConfigPath(
   return path.posix.join(base, 'switchboard', 'config.toml');
 }
 
-function expandHome(file: string, home: string): string {
+/** `~` or `~/...` in the user's home, as a shell would: the server gets the path as it is. */
+export function expandHome(file: string, home: string): string {
   return file === '~' || file.startsWith('~/') ? path.join(home, file.slice(1)) : file;
 }
 

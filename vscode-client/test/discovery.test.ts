@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
@@ -131,6 +131,18 @@ describe('server discovery', () => {
     assert.deepEqual(launchArgs(''), ['lsp']);
     assert.deepEqual(launchArgs('  '), ['lsp']);
     assert.deepEqual(launchArgs('/c.toml'), ['lsp', '--config', '/c.toml']);
+  });
+
+  it('expands ~ in configPath, as Open Config does (no shell runs the server)', async () => {
+    assert.deepEqual(launchArgs('~/sb.toml', '/home/me'), ['lsp', '--config', '/home/me/sb.toml']);
+    assert.deepEqual(launchArgs(' ~ ', '/home/me'), ['lsp', '--config', '/home/me']);
+    assert.deepEqual(launchArgs('~other/sb.toml', '/home/me'), ['lsp', '--config', '~other/sb.toml']);
+    const found = await discoverServer(
+      { ...none, configPath: '~/.config/sb.toml' },
+      machine({ executables: ['/usr/bin/switchboard'] }),
+    );
+    assert.ok(found.ok);
+    assert.deepEqual(found.server.args, ['lsp', '--config', join(homedir(), '.config/sb.toml')]);
   });
 });
 
