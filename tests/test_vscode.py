@@ -346,6 +346,7 @@ def test_vscode_says_once_why_the_server_cannot_run(tmp_path, extension_vsix):
             "scenario": "broken",
             "workspace": str(workspace),
             "brokenSettings": {**machine, "switchboard.serverPath": "/nonexistent/switchboard"},
+            "pythonAsServerSettings": {**machine, "switchboard.serverPath": sys.executable},
         },
     )
 
@@ -356,13 +357,20 @@ def test_vscode_says_once_why_the_server_cannot_run(tmp_path, extension_vsix):
     assert "Open Config" in failure["buttons"], context
     assert "stopped" in seen["statusAfterStartFailure"]
     assert len(seen["notificationsAfterWait"]) == 1, context  # no restart loop, no second message
-    assert seen["log"].count("Starting ") == 1, context
+    assert seen["log"].count(f"Starting {SWITCHBOARD} ") == 1, context
 
     # A serverPath that points nowhere is reported as such, not replaced by another server.
     [not_found] = seen["notFound"]
     assert '"/nonexistent/switchboard", which is not an executable file' in not_found["message"]
     assert "Open Settings" in not_found["buttons"], context
     assert "no server" in seen["statusWhenNotFound"]
+
+    # A serverPath that is a Python: `python lsp` exits 2 too, but that is no config error.
+    [python] = seen["pythonAsServer"]
+    assert "exited at start with code 2" in python["message"], context
+    assert "Fix the config" not in python["message"], context
+    assert "switchboard.pythonPath" in python["message"], context
+    assert "Open Config" not in python["buttons"], context
 
 
 def _camel(name: str) -> str:

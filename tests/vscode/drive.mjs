@@ -289,7 +289,14 @@ async function switchboardNotifications(page) {
   ).then((items) => items.filter((item) => item.message.startsWith('Switchboard:')));
 }
 
-/** A server that cannot start: one message, no restart loop; then a serverPath that is wrong. */
+/** The remote's (machine) settings, written whole. */
+function writeSettings(settings) {
+  const partial = `${options.machineSettingsFile}.partial`;
+  writeFileSync(partial, JSON.stringify(settings, null, 2));
+  renameSync(partial, options.machineSettingsFile);
+}
+
+/** A server that cannot start: one message, no restart loop; then serverPaths that are wrong. */
 async function runBroken(page) {
   await step('load workbench', async () => {
     await page.goto(`${options.url}/?folder=${encodeURIComponent(options.workspace)}`);
@@ -313,15 +320,21 @@ async function runBroken(page) {
     // Written whole, as an editor saving elsewhere would: saving from VS Code's own JSON
     // editor here sometimes lets the workbench read the file half-written and keep that
     // (code-server 4.100.3), which is not what this test is about.
-    const partial = `${options.machineSettingsFile}.partial`;
-    writeFileSync(partial, JSON.stringify(options.brokenSettings, null, 2));
-    renameSync(partial, options.machineSettingsFile);
+    writeSettings(options.brokenSettings);
     seen.notFound = await until('the message about serverPath', async () => {
       const found = (await switchboardNotifications(page)).filter((n) => n.message.includes('not an executable'));
       return found.length ? found : undefined;
     }, 30_000);
     await until('the status bar to show no server', async () => (await statusBarIcon(page)).includes('codicon-warning'));
     seen.statusWhenNotFound = await statusBarText(page);
+  });
+  await step('a serverPath that is a Python interpreter', async () => {
+    // `python3 lsp` exits 2 as a config error does: the message must not blame the config.
+    writeSettings(options.pythonAsServerSettings);
+    seen.pythonAsServer = await until('the message about the Python serverPath', async () => {
+      const found = (await switchboardNotifications(page)).filter((n) => n.message.includes("can't open file"));
+      return found.length ? found : undefined;
+    }, 30_000);
   });
   seen.totalMs = Date.now() - started;
 }

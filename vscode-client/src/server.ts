@@ -11,10 +11,10 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
+import { advise, lastLine } from './diagnosis';
 import {
   discoverServer,
   hasSwitchboard,
-  INSTALL_HINT,
   searchPath,
   type LaunchSettings,
   type Probe,
@@ -112,6 +112,8 @@ export class ServerController implements vscode.Disposable {
   private server: ServerCommand | undefined;
   private problem: string | undefined;
   private stderrTail = '';
+  /** The last server stopped while starting (false: it crashed after running). */
+  private stoppedAtStart = true;
   private restarts: number[] = [];
   private starting: Promise<void> | undefined;
 
@@ -166,6 +168,7 @@ export class ServerController implements vscode.Disposable {
 
   private async doStart(): Promise<void> {
     this.problem = undefined;
+    this.stoppedAtStart = true;
     this.status.client('starting');
     const discovery = await discoverServer(launchSettings(), realProbe());
     for (const note of discovery.notes) this.output.appendLine(note);
@@ -261,6 +264,7 @@ export class ServerController implements vscode.Disposable {
       if (client && !this.starting) {
         // A restart the client made after a crash failed (doStart reports its own failures).
         client.quiet = true;
+        this.stoppedAtStart = true;
         void this.exited().then(() => {
           this.problem = this.exitDescription() ?? 'The server stopped and could not be restarted.';
           this.status.client('stopped', this.problem);
@@ -278,8 +282,9 @@ export class ServerController implements vscode.Disposable {
       return { action: CloseAction.Restart, handled: true };
     }
     this.problem = `The server stopped ${MAX_RESTARTS + 1} times in 3 minutes${this.exitSuffix()}; it was not restarted.`;
+    this.stoppedAtStart = false;
     this.status.client('stopped', this.problem);
-    void this.explain();
+    void this.exited().then(() => this.explain());
     return { action: CloseAction.DoNotRestart, handled: true };
   }
 
@@ -322,13 +327,12 @@ export class ServerController implements vscode.Disposable {
   /** One message saying what is wrong and offering what to do about it. */
   private async explain(): Promise<void> {
     const problem = this.problem ?? 'The Switchboard server is not running.';
-    const configError = this.process?.exitCode === 2; // the CLI's "configuration error" code
-    const actions = configError
-      ? ['Open Config', 'Show Log', 'Open Settings']
-      : ['Open Settings', 'Open README', 'Show Log'];
-    const hint = configError
-      ? ' Fix the config file, then run "Switchboard: Restart Server".'
-      : ` ${INSTALL_HINT}, so \`switchboard\` is on PATH, or set switchboard.serverPath or switchboard.pythonPath, then run "Switchboard: Restart Server".`;
+    const { hint, actions } = advise({
+      code: this.process?.exitCode,
+      stderr: this.stderrTail,
+      origin: this.server?.origin,
+      atStart: this.stoppedAtStart,
+    });
     const choice = await vscode.window.showErrorMessage(`Switchboard: ${problem}${hint}`, ...actions);
     if (choice === 'Open Settings') {
       await vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${this.context.extension.id}`);
@@ -352,9 +356,4 @@ export function currentServerSettings(scopeUri?: string): ReturnType<typeof serv
 /** `text` ending with a full stop, so another sentence can follow. */
 function sentence(text: string): string {
   return /[.!?]$/.test(text) ? text : `${text}.`;
-}
-
-function lastLine(text: string): string {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
-  return lines[lines.length - 1] ?? '';
 }
