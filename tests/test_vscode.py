@@ -29,7 +29,8 @@ from pathlib import Path
 import attrs
 import pytest
 
-from switchboard.config.schema import TaskConfig, TasksConfig
+from switchboard.config.schema import ActionConfig, Config, TaskConfig, TasksConfig
+from switchboard.config.workspace import WORKSPACE_SETTINGS
 from switchboard.lsp.settings import EditorSettings
 from tests.fake_provider import RateLimited, Reply
 from tests.lsp_support import write_config
@@ -390,15 +391,30 @@ def _flat_settings(cls: type, prefix: str = "") -> dict[str, object]:
     return flat
 
 
+def _workspace_settings() -> dict[str, object]:
+    """What a workspace may set (config/workspace.py), as dotted camelCase setting names ->
+    the setting's default: nothing added, an empty list for a list, else an empty object."""
+    settings: dict[str, object] = {}
+    for name in WORKSPACE_SETTINGS:
+        value: object = Config()
+        for part in name.split("."):
+            value = getattr(value, part)
+        settings[".".join(_camel(part) for part in name.split("."))] = (
+            [] if isinstance(value, tuple) else {}
+        )
+    return settings
+
+
 def test_the_extension_contributes_the_server_settings_name_for_name():
-    """package.json mirrors server/switchboard/lsp/settings.py (names and defaults) and the
-    task knobs of config/schema.py, so a setting added on either side shows up here."""
+    """package.json mirrors server/switchboard/lsp/settings.py (names and defaults), what a
+    workspace may set (config/workspace.py) and the task and action fields of
+    config/schema.py, so a setting added on either side shows up here."""
     contributed = json.loads((ROOT / "package.json").read_text())["contributes"]["configuration"]
     properties = {
         key.removeprefix("switchboard."): value for key, value in contributed["properties"].items()
     }
     server = _flat_settings(EditorSettings)
-    overlay = {"routes": {}, "tasks": {}}
+    overlay = _workspace_settings()
     client_only = {"serverPath", "pythonPath", "configPath", "trace.server"}
     assert set(properties) == set(server) | set(overlay) | client_only
     for name, default in {**server, **overlay}.items():
@@ -407,6 +423,11 @@ def test_the_extension_contributes_the_server_settings_name_for_name():
     assert set(knobs) == {_camel(field.name) for field in attrs.fields(TaskConfig)}
     assert set(properties["tasks"]["propertyNames"]["enum"]) == {
         field.name for field in attrs.fields(TasksConfig)
+    }
+    action = properties["actions"]["additionalProperties"]
+    assert set(action["properties"]) == {_camel(field.name) for field in attrs.fields(ActionConfig)}
+    assert set(action["required"]) == {
+        _camel(field.name) for field in attrs.fields(ActionConfig) if field.default is attrs.NOTHING
     }
     for name in ("serverPath", "pythonPath", "configPath"):
         assert properties[name]["scope"] == "machine", name

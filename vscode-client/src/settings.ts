@@ -1,4 +1,5 @@
-// The `switchboard` settings section, as the server reads it (server/switchboard/lsp/settings.py).
+// The `switchboard` settings section, as the server reads it (server/switchboard/lsp/settings.py,
+// and what a workspace may set: WORKSPACE_SETTINGS in server/switchboard/config/workspace.py).
 // package.json contributes these keys name for name; a unit test keeps the two in step.
 
 /** Settings the server reads, by their dotted name under `switchboard.`. */
@@ -12,6 +13,8 @@ export const SERVER_SETTINGS = [
   'logLevel',
   'routes',
   'tasks',
+  'actions',
+  'privacy.exclude',
 ] as const;
 
 /** Settings only the extension uses: how to start the server, and tracing. */

@@ -19,6 +19,8 @@ const SERVER_DEFAULTS: Record<string, unknown> = {
   logLevel: 'info',
   routes: {},
   tasks: {},
+  actions: {},
+  'privacy.exclude': [],
 };
 
 describe('settings', () => {
@@ -53,6 +55,8 @@ describe('settings', () => {
       logLevel: 'debug',
       routes: { fix: ['fast', 'strong'] },
       tasks: { explain: { deadlineS: 5, hedge: false } },
+      actions: { types: { title: 'Add type hints', prompt: 'Add type hints.' } },
+      'privacy.exclude': ['secrets/**'],
       serverPath: '/usr/bin/switchboard',
       'trace.server': 'verbose',
     };
@@ -63,6 +67,8 @@ describe('settings', () => {
       logLevel: 'debug',
       routes: { fix: ['fast', 'strong'] },
       tasks: { explain: { deadlineS: 5, hedge: false } },
+      actions: { types: { title: 'Add type hints', prompt: 'Add type hints.' } },
+      privacy: { exclude: ['secrets/**'] },
     });
   });
 

@@ -19,7 +19,10 @@ from .loader import ConfigError, describe_errors, strict_converter, task_problem
 from .schema import ActionConfig, Config, TaskConfig
 
 PROJECT_FILE = ".switchboard.toml"
-_ALLOWED = ("routes", "tasks", "actions", "privacy")
+# What a workspace may set: whole tables, or one key of a table (a list it can only add to).
+# Editors mirror these names (the VS Code extension contributes each as a setting).
+WORKSPACE_SETTINGS = ("routes", "tasks", "actions", "privacy.exclude")
+_ALLOWED = tuple(dict.fromkeys(name.split(".")[0] for name in WORKSPACE_SETTINGS))
 
 
 def apply_overlay(
@@ -73,8 +76,9 @@ def apply_overlay(
     privacy = config.privacy
     raw_privacy = _mapping(overlay.get("privacy"), "privacy", warnings)
     for key, value in raw_privacy.items():
-        if key == "exclude" and isinstance(value, list) and all(isinstance(v, str) for v in value):
-            privacy = attrs.evolve(privacy, exclude=(*privacy.exclude, *value))
+        allowed = f"privacy.{key}" in WORKSPACE_SETTINGS
+        if allowed and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            privacy = attrs.evolve(privacy, **{key: (*getattr(privacy, key), *value)})
         else:
             refused.append(f"privacy.{key}")
     if refused:
@@ -110,4 +114,10 @@ def load_project_overlay(root: Path) -> tuple[dict[str, Any], str | None]:
         return {}, f"{path}: ignored, it cannot be read ({exc})"
 
 
-__all__ = ["PROJECT_FILE", "ConfigError", "apply_overlay", "load_project_overlay"]
+__all__ = [
+    "PROJECT_FILE",
+    "WORKSPACE_SETTINGS",
+    "ConfigError",
+    "apply_overlay",
+    "load_project_overlay",
+]

@@ -17,10 +17,11 @@ import attrs
 import cattrs
 
 from ..config.loader import strict_converter
+from ..config.workspace import WORKSPACE_SETTINGS
 
 # Settings the client uses itself (how to start the server, tracing): not ours to judge.
 _CLIENT_ONLY = {"server_path", "python_path", "config_path", "trace", "server_args", "path"}
-_OVERLAY_KEYS = {"routes", "tasks", "actions", "privacy"}
+_OVERLAY_KEYS = {name.split(".")[0] for name in WORKSPACE_SETTINGS}
 _FORBIDDEN_HINT = {"providers", "models", "cache", "api_key", "base_url", "api_key_env", "usage"}
 
 
