@@ -229,6 +229,34 @@ EDITOR_SETTINGS = {
 }
 
 
+def test_the_plain_vsce_command_packages_the_extension(tmp_path):
+    """`npx @vscode/vsce package`, with no flags, as the vsce docs and users type it: the
+    options live in package.json ("vsce"), so it builds the same .vsix as `npm run package`,
+    with the extension's own README rather than the repository's (whose relative links vsce
+    cannot resolve without a repository URL)."""
+    if not VSCE.exists():
+        pytest.skip("the extension's npm packages are not installed (npm ci)")
+    vsix = tmp_path / "plain.vsix"
+    packaged = subprocess.run(
+        ["npx", "--no", "@vscode/vsce", "package", "--out", str(vsix)],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert packaged.returncode == 0, packaged.stdout + packaged.stderr
+    with zipfile.ZipFile(vsix) as archive:
+        files = {name for name in archive.namelist() if name.startswith("extension/")}
+        assert files == {
+            "extension/package.json",
+            "extension/readme.md",
+            "extension/dist/extension.js",
+        }
+        readme = archive.read("extension/readme.md").decode()
+    assert readme == (ROOT / "vscode-client" / "README.md").read_text()
+
+
 def run_editor(
     tmp_path: Path, vsix: Path, settings: dict, machine_settings: dict, plan: dict
 ) -> tuple[dict, str]:
