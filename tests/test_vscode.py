@@ -324,6 +324,7 @@ def test_vscode_review_fix_with_fallback_hover_and_stats(fake, tmp_path, extensi
             "fixTitlePrefix": f"Fix with AI: {FINDING}",
             "fixedLine": "return a + b",
             "hoverWord": "add",
+            "serverMarker": str(config),
         },
     )
 
@@ -352,6 +353,11 @@ def test_vscode_review_fix_with_fallback_hover_and_stats(fake, tmp_path, extensi
     stats = seen["stats"]
     assert "backup" in stats and "fast" in stats and "rate limited 1" in stats, context
     assert (ARTIFACTS / "vscode-workbench.png").stat().st_size > 10_000
+
+    # After a crash the client restarts the server, and the status bar comes back from
+    # "starting" to idle.
+    assert seen["statusAfterCrash"] == "Switchboard", context
+    assert "restarting it" in seen["log"], context
 
     # A restart gives a working server again (its commands registered anew, no error).
     assert "cache is cleared" in seen["clearCacheMessage"], context

@@ -7,7 +7,7 @@
 // to stderr. On failure it saves artifacts/vscode-failure.png and exits 1.
 // What the selectors and waits below rely on is in ../../../shared/ENVIRONMENT.md (VS Code).
 
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import puppeteer from 'puppeteer-core';
 
@@ -114,6 +114,21 @@ async function problemsRows(page) {
       text: row.textContent.trim(),
     })),
   ).then((rows) => rows.filter((row) => row.message));
+}
+
+/** Pids of the Switchboard servers whose command line holds `marker` (the test's config path). */
+function serverPids(marker) {
+  const pids = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (argv.includes('lsp') && argv.includes(marker)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
 }
 
 async function notifications(page) {
@@ -261,6 +276,19 @@ async function run(page) {
       return undefined;
     }, 20_000, 250);
     await page.screenshot({ path: join(options.artifacts, 'vscode-stats.png') });
+  });
+
+  await step('the server crashes: restarted, the status bar idle again', async () => {
+    const [pid] = await until('the server process', () => serverPids(options.serverMarker)[0] ? serverPids(options.serverMarker) : undefined);
+    process.kill(pid, 'SIGKILL');
+    await until('the restarted server process', () => serverPids(options.serverMarker).some((p) => p !== pid));
+    seen.statusAfterCrash = await until('the status bar to leave "starting"', async () => {
+      const text = await statusBarText(page);
+      return (await statusBarIcon(page)).includes('codicon-radio-tower') ? text : undefined;
+    }, 20_000).catch(async (error) => {
+      seen.statusStuckAfterCrash = `${await statusBarIcon(page)} ${await statusBarText(page)}`;
+      throw error;
+    });
   });
 
   await step('restart the server, then clear the cache through it', async () => {

@@ -8,6 +8,7 @@ import {
   CloseAction,
   ErrorAction,
   LanguageClient,
+  State,
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
@@ -185,6 +186,11 @@ export class ServerController implements vscode.Disposable {
     );
     const client = new SwitchboardClient(SECTION, 'Switchboard', this.serverOptions(discovery.server), this.clientOptions());
     client.onNotification(STATUS_NOTIFICATION, (params: StatusParams) => this.status.gateway(params));
+    // After a crash the client restarts the server by itself (closed() shows "starting"), and
+    // doStart does not run again: idle once it is running again.
+    client.onDidChangeState(({ newState }) => {
+      if (newState === State.Running && this.client === client) this.status.ready();
+    });
     this.client = client;
     client.quiet = true; // a failed start is reported once, below, with the server's own words
     let failure: unknown;
