@@ -46,6 +46,17 @@ describe('status bar rendering', () => {
     assert.equal(renderStatus({ state: 'idle', model: 'fast' }).tone, 'normal');
   });
 
+  it('returns to idle on a bare {"state": "idle"}, as the server sends after a cancelled hover', () => {
+    // The server said "working", then the request was cancelled: no answer, only idle.
+    const working = renderStatus({ state: 'working', task: 'explain', model: 'fast' });
+    const idle = renderStatus(JSON.parse('{"state":"idle"}'));
+    assert.notEqual(idle.text, working.text);
+    assert.doesNotMatch(idle.text, /~spin/);
+    assert.equal(idle.text, '$(radio-tower) Switchboard');
+    assert.equal(idle.tone, 'normal');
+    assert.match(idle.tooltip, /^Idle\./);
+  });
+
   it('treats an unknown state as idle rather than failing', () => {
     const view = renderStatus({ state: 'someday' as never, model: 'fast' });
     assert.equal(view.text, '$(radio-tower) Switchboard: fast');
