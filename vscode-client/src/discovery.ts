@@ -41,11 +41,16 @@ export interface Probe {
   suffixes: string[];
 }
 
-export type Discovery =
+export type Discovery = (
   | { ok: true; server: ServerCommand; notes: string[] }
-  | { ok: false; problem: string; notes: string[] };
+  | { ok: false; problem: string; notes: string[] }
+) & {
+  /** The Python extension's interpreter, when discovery asked for it (see `interpreterChangeNeedsRestart`). */
+  interpreter?: string;
+};
 
 const SERVER_PATH = 'switchboard.serverPath';
+const INTERPRETER_ORIGIN = 'the Python extension\'s interpreter';
 const PYTHON_PATH = 'switchboard.pythonPath';
 
 /**
@@ -87,23 +92,48 @@ export async function discoverServer(settings: LaunchSettings, probe: Probe): Pr
     }
     return { ok: true, server: pythonModule(pythonPath, tail, PYTHON_PATH), notes };
   }
-  const selected = await probe.selectedPython();
-  if (selected) {
-    if (await probe.hasSwitchboard(selected)) {
-      return { ok: true, server: pythonModule(selected, tail, 'the Python extension\'s interpreter'), notes };
+  const interpreter = await probe.selectedPython();
+  if (interpreter) {
+    if (await probe.hasSwitchboard(interpreter)) {
+      return { ok: true, server: pythonModule(interpreter, tail, INTERPRETER_ORIGIN), notes, interpreter };
     }
-    notes.push(`The selected Python interpreter (${selected}) has no Switchboard installed.`);
+    notes.push(`The selected Python interpreter (${interpreter}) has no Switchboard installed.`);
   }
   const onPath = await findOnPath('switchboard', probe);
   if (onPath) {
-    return { ok: true, server: { command: onPath, args: tail, origin: 'PATH' }, notes };
+    return { ok: true, server: { command: onPath, args: tail, origin: 'PATH' }, notes, interpreter };
   }
   notes.push('No `switchboard` executable was found on PATH.');
   return {
     ok: false,
     problem: 'Switchboard\'s language server was not found.',
     notes,
+    interpreter,
   };
+}
+
+/** What the Python extension's active environment changed to, and what discovery knew. */
+export interface InterpreterChange {
+  settings: LaunchSettings;
+  /** The interpreter the last discovery got from the Python extension (undefined: none). */
+  consulted: string | undefined;
+  /** The interpreter selected now. */
+  selected: string | undefined;
+  /** The workspace folder whose interpreter discovery asks for, and the one that changed (URIs). */
+  folder?: string;
+  changedFor?: string;
+}
+
+/**
+ * Whether a new active Python environment means another server. Discovery consults the
+ * selected interpreter only when serverPath and pythonPath are empty; then the server came
+ * from that interpreter, or from PATH because it had no Switchboard, and either way a
+ * different interpreter may change the choice. Another folder's interpreter does not.
+ */
+export function interpreterChangeNeedsRestart(change: InterpreterChange): boolean {
+  if (change.settings.serverPath.trim() || change.settings.pythonPath.trim()) return false;
+  if (change.changedFor && change.folder && change.changedFor !== change.folder) return false;
+  return change.selected !== change.consulted;
 }
 
 /**

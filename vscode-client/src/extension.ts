@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ExecuteCommandRequest, type LanguageClient } from 'vscode-languageclient/node';
-import { launchSettings, ServerController } from './server';
+import { launchSettings, ServerController, watchPythonInterpreter } from './server';
 import { RESTART_SETTINGS, SECTION } from './settings';
 import { statsHtml, type Stats } from './stats';
 import { StatusBar } from './statusBar';
@@ -46,16 +46,35 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       // Another program or config file: only a new server process can take it.
       if (RESTART_SETTINGS.some((key) => event.affectsConfiguration(`${SECTION}.${key}`))) {
         void server.restart();
+      } else if (event.affectsConfiguration('python.defaultInterpreterPath')) {
+        void server.interpreterChanged();
       }
+    }),
+    // Trust lets discovery use the selected interpreter (selectedPython), which may change it.
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      void watchInterpreter(context, server).then(() => server.interpreterChanged());
     }),
   );
 
   await server.start();
+  void watchInterpreter(context, server);
+}
+
+let watchingInterpreter = false;
+
+/** Restart the server when the Python extension's selected interpreter changes (trusted only). */
+async function watchInterpreter(context: vscode.ExtensionContext, server: ServerController): Promise<void> {
+  if (watchingInterpreter || !vscode.workspace.isTrusted) return;
+  const watch = await watchPythonInterpreter((changedFor) => void server.interpreterChanged(changedFor));
+  if (!watch) return;
+  watchingInterpreter = true;
+  context.subscriptions.push(watch);
 }
 
 export async function deactivate(): Promise<void> {
   await controller?.stop();
   controller = undefined;
+  watchingInterpreter = false;
 }
 
 async function serverCommand(client: LanguageClient, command: string, ...args: unknown[]): Promise<unknown> {

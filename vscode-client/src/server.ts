@@ -16,6 +16,7 @@ import { advise, lastLine } from './diagnosis';
 import {
   discoverServer,
   hasSwitchboard,
+  interpreterChangeNeedsRestart,
   searchPath,
   type LaunchSettings,
   type Probe,
@@ -107,10 +108,36 @@ async function selectedPython(): Promise<string | undefined> {
   }
 }
 
+/**
+ * Calls `listener` when the Python extension's active environment changes, when that extension
+ * is installed and offers the event (its `environments` API); undefined otherwise.
+ */
+export async function watchPythonInterpreter(
+  listener: (changedFor: vscode.Uri | undefined) => void,
+): Promise<vscode.Disposable | undefined> {
+  const extension = vscode.extensions.getExtension('ms-python.python');
+  if (!extension) return undefined;
+  try {
+    const api = extension.isActive ? extension.exports : await extension.activate();
+    const event = api?.environments?.onDidChangeActiveEnvironmentPath;
+    if (typeof event !== 'function') return undefined;
+    // `resource` is a WorkspaceFolder, or in some versions a Uri.
+    return event((change: { resource?: vscode.WorkspaceFolder | vscode.Uri }) => {
+      const resource = change?.resource;
+      listener(resource instanceof vscode.Uri ? resource : resource?.uri);
+    });
+  } catch {
+    return undefined;
+  }
+}
+
 export class ServerController implements vscode.Disposable {
   private client: SwitchboardClient | undefined;
   private process: ChildProcess | undefined;
   private server: ServerCommand | undefined;
+  /** The Python extension's interpreter the last discovery saw. */
+  private interpreter: string | undefined;
+  private interpreterCheck: Promise<void> = Promise.resolve();
   private problem: string | undefined;
   private stderrTail = '';
   /** The last server stopped while starting (false: it crashed after running). */
@@ -167,11 +194,36 @@ export class ServerController implements vscode.Disposable {
     void this.stop();
   }
 
+  /** The selected Python interpreter may have changed: restart if that changes the server. */
+  interpreterChanged(changedFor?: vscode.Uri): Promise<void> {
+    // One check at a time: the event and a settings change often come together.
+    this.interpreterCheck = this.interpreterCheck.then(() => this.checkInterpreter(changedFor)).catch((error) => {
+      this.output.appendLine(`Checking the Python interpreter: ${String(error)}`);
+    });
+    return this.interpreterCheck;
+  }
+
+  private async checkInterpreter(changedFor?: vscode.Uri): Promise<void> {
+    if (this.starting) await this.starting;
+    const selected = await selectedPython();
+    const restart = interpreterChangeNeedsRestart({
+      settings: launchSettings(),
+      consulted: this.interpreter,
+      selected,
+      folder: vscode.workspace.workspaceFolders?.[0]?.uri.toString(),
+      changedFor: changedFor?.toString(),
+    });
+    if (!restart) return;
+    this.output.appendLine(`The selected Python interpreter is now ${selected ?? 'none'}: restarting the server.`);
+    await this.restart();
+  }
+
   private async doStart(): Promise<void> {
     this.problem = undefined;
     this.stoppedAtStart = true;
     this.status.client('starting');
     const discovery = await discoverServer(launchSettings(), realProbe());
+    this.interpreter = discovery.interpreter;
     for (const note of discovery.notes) this.output.appendLine(note);
     if (!discovery.ok) {
       this.problem = discovery.problem;

@@ -9,6 +9,7 @@ import {
   findOnPath,
   hasSwitchboard,
   INSTALL_HINT,
+  interpreterChangeNeedsRestart,
   isSwitchboardVersion,
   launchArgs,
   searchPath,
@@ -193,5 +194,51 @@ describe('probing an interpreter for Switchboard', () => {
     });
     assert.equal(await hasSwitchboard(ours), true);
     assert.equal(await hasSwitchboard(join(root, 'no-such-python')), false);
+  });
+});
+
+describe('restarting when the Python extension\'s interpreter changes', () => {
+  const venv = '/proj/.venv/bin/python';
+  const other = '/proj/.venv2/bin/python';
+  const folder = 'file:///proj';
+
+  it('reports the interpreter discovery consulted, whichever server it chose', async () => {
+    const fromInterpreter = await discoverServer(none, machine({ selected: venv, withSwitchboard: [venv] }));
+    assert.equal(fromInterpreter.interpreter, venv);
+    const fromPath = await discoverServer(none, machine({ selected: venv, executables: ['/usr/bin/switchboard'] }));
+    assert.equal(fromPath.ok && fromPath.server.origin, 'PATH');
+    assert.equal(fromPath.interpreter, venv);
+    const explicit = await discoverServer(
+      { ...none, serverPath: '/usr/bin/switchboard' },
+      machine({ selected: venv, executables: ['/usr/bin/switchboard'] }),
+    );
+    assert.equal(explicit.interpreter, undefined);
+  });
+
+  it('restarts a server that came from the interpreter when another one is selected', () => {
+    assert.ok(interpreterChangeNeedsRestart({ settings: none, consulted: venv, selected: other, folder, changedFor: folder }));
+    assert.ok(interpreterChangeNeedsRestart({ settings: none, consulted: venv, selected: undefined }));
+  });
+
+  it('restarts when discovery passed over the interpreter and another one is selected now', () => {
+    // The old one had no Switchboard (PATH served) or there was none: the new one may have it.
+    assert.ok(interpreterChangeNeedsRestart({ settings: none, consulted: undefined, selected: venv }));
+  });
+
+  it('leaves the server alone when the selection did not really change', () => {
+    assert.ok(!interpreterChangeNeedsRestart({ settings: none, consulted: venv, selected: venv, folder, changedFor: folder }));
+    assert.ok(!interpreterChangeNeedsRestart({ settings: none, consulted: undefined, selected: undefined }));
+  });
+
+  it('leaves it alone when serverPath or pythonPath chose the server', () => {
+    const change = { consulted: undefined, selected: other };
+    assert.ok(!interpreterChangeNeedsRestart({ ...change, settings: { ...none, serverPath: '/usr/bin/switchboard' } }));
+    assert.ok(!interpreterChangeNeedsRestart({ ...change, settings: { ...none, pythonPath: venv } }));
+  });
+
+  it('ignores a change in another workspace folder', () => {
+    assert.ok(
+      !interpreterChangeNeedsRestart({ settings: none, consulted: venv, selected: other, folder, changedFor: 'file:///elsewhere' }),
+    );
   });
 });
