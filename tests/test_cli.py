@@ -173,6 +173,13 @@ def test_stats_shows_per_model_figures(workspace, fake):
     fast = next(m for m in data["models"] if m["model"] == "fast")
     assert fast["requests"] == 1 and fast["prompt_tokens"] == 100
     assert fast["cost_usd"] == pytest.approx((100 * 0.5 + 20 * 1.5) / 1e6)
+    assert fast["availability"] == 1.0
+    assert fast["price_per_mtok"] == {"input": 0.5, "output": 1.5}
+    # What a user needs to choose: every routed model, used or not, with its price.
+    strong = next(m for m in data["models"] if m["model"] == "strong")
+    assert strong["requests"] == 0 and strong["availability"] is None
+    [row] = [line for line in human.stdout.splitlines() if line.startswith("fast ")]
+    assert "100%" in row.split() and "0.5/1.5" in row.split()
 
 
 def test_config_check_lists_routes_and_key_presence_never_values(workspace):

@@ -197,10 +197,15 @@ def test_review_command_shows_progress_then_diagnostics_with_a_suggestion(nvim, 
 def test_stats_command_shows_a_table_and_clear_cache_empties_it(nvim, fake):
     fake.default("fast", Reply(FIXED, prompt_tokens=50, completion_tokens=5))
     run = nvim("stats")
-    header, fast, *rest = run["stats"]
-    assert header.split()[:4] == ["model", "provider", "requests", "ok"]
-    assert fast.split()[:4] == ["fast", "p", "1", "1"]
+    header, *rows = run["stats"]
+    assert header.split()[:5] == ["model", "provider", "requests", "ok", "avail"]
+    [fast] = [row for row in rows if row.startswith("fast ")]
+    assert fast.split()[:5] == ["fast", "p", "1", "1", "100%"]
     assert "50/5" in fast
+    # Models on a route that nothing was sent to yet are listed too, to choose between.
+    [backup] = [row for row in rows if row.startswith("backup ")]
+    assert backup.split()[:5] == ["backup", "q", "0", "0", "-"]
+    rest = rows
     assert rest[-1] == "cache: 1 entries, 0 KiB"
     assert "Switchboard: cache cleared" in [n["message"] for n in run["notifications"]]
     assert run["stats_after_clear"][-1] == "cache: 0 entries, 0 KiB"

@@ -350,11 +350,13 @@ def _print_models(models: list[dict[str, Any]]) -> None:
             "provider",
             "requests",
             "ok",
+            "avail",
             "failures",
             "p50 ms",
             "p95 ms",
             "tokens in/out",
             "cost $",
+            "$/Mtok in/out",
             "cache fresh/stale",
         )
         rows = [
@@ -363,11 +365,13 @@ def _print_models(models: list[dict[str, Any]]) -> None:
                 m["provider"],
                 str(m["requests"]),
                 str(m["ok"]),
+                _percent(m.get("availability")),
                 _failures(m["failures_by_kind"]),
                 _num(m["p50_ms"]),
                 _num(m["p95_ms"]),
                 f"{m['prompt_tokens']}/{m['completion_tokens']}",
                 _money(m["cost_usd"]),
+                _price(m.get("price_per_mtok")),
                 f"{m['cache_hits']['fresh']}/{m['cache_hits']['stale']}",
             )
             for m in models
@@ -378,6 +382,17 @@ def _print_models(models: list[dict[str, Any]]) -> None:
 def _money(usd: float) -> str:
     """Enough digits to see a cost of a few tokens, which .4f would show as zero."""
     return "0" if usd == 0 else f"{usd:.6f}" if usd < 0.01 else f"{usd:.2f}"
+
+
+def _percent(ratio: float | None) -> str:
+    return "-" if ratio is None else f"{ratio * 100:.0f}%"
+
+
+def _price(price: dict[str, float] | None) -> str:
+    """USD per million tokens in and out, as configured ('-' where unknown)."""
+    if not price:
+        return "-"
+    return f"{price['input']:g}/{price['output']:g}"
 
 
 def _failures(kinds: dict[str, int]) -> str:

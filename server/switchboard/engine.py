@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .config import Config
-from .gateway import Answer, Ask, Attempt, Gateway, NoAnswer, Outcome
+from .gateway import Answer, Ask, Attempt, Gateway, ModelStats, NoAnswer, Outcome
 from .gateway.policy import estimate_tokens
 from .tasks import (
     DOCSTRING_INSTRUCTION,
@@ -144,9 +144,22 @@ class Engine:
     # -- housekeeping ---------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
+        """Per model: usage, latency, failures, cost and its price; every model on a route is
+        listed, used or not, so that a user choosing between them sees them all."""
         cache = self.gateway.cache
+        rows = {stats.model: stats.to_json() for stats in self.gateway.usage.snapshot()}
+        for alias in dict.fromkeys(a for chain in self.config.routes.values() for a in chain):
+            if alias not in rows and alias in self.config.models:
+                rows[alias] = ModelStats.unused(alias, self.config.models[alias].provider).to_json()
+        for alias, row in rows.items():
+            model = self.config.models.get(alias)
+            row["price_per_mtok"] = (
+                {"input": model.input_cost_per_mtok, "output": model.output_cost_per_mtok}
+                if model is not None
+                else None
+            )
         return {
-            "models": [stats.to_json() for stats in self.gateway.usage.snapshot()],
+            "models": [rows[alias] for alias in sorted(rows)],
             "providers": self.gateway.provider_health(),
             "cache": cache.stats() if cache is not None else None,
         }

@@ -14,6 +14,7 @@ export interface ModelStats {
   prompt_tokens?: number;
   completion_tokens?: number;
   cost_usd?: number;
+  price_per_mtok?: { input: number; output: number } | null;
   cache_hits?: { fresh?: number; stale?: number };
 }
 
@@ -41,6 +42,11 @@ export function formatMs(ms: number | null | undefined): string {
 export function formatCost(usd: number | undefined): string {
   if (typeof usd !== 'number') return DASH;
   return usd === 0 ? '$0' : usd < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
+}
+
+/** "0.15 / 0.6": the configured USD per million tokens in and out. */
+export function formatPrice(price: { input: number; output: number } | null | undefined): string {
+  return price ? `${price.input} / ${price.output}` : DASH;
 }
 
 export function formatPercent(ratio: number | null | undefined): string {
@@ -78,6 +84,7 @@ const MODEL_COLUMNS = [
   'p95',
   'Tokens in / out',
   'Cost',
+  'Price in / out ($/Mtok)',
   'Cache hits fresh / stale',
 ];
 
@@ -95,6 +102,7 @@ export function modelRows(stats: Stats): string[][] {
     formatMs(m.p95_ms),
     `${m.prompt_tokens ?? 0} / ${m.completion_tokens ?? 0}`,
     formatCost(m.cost_usd),
+    formatPrice(m.price_per_mtok),
     `${m.cache_hits?.fresh ?? 0} / ${m.cache_hits?.stale ?? 0}`,
   ].map(escapeHtml));
 }

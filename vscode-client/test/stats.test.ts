@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { escapeHtml, formatCost, formatKinds, formatMs, formatPercent, modelRows, statsHtml, type Stats } from '../src/stats';
+import { escapeHtml, formatCost, formatKinds, formatMs, formatPercent, formatPrice, modelRows, statsHtml, type Stats } from '../src/stats';
 
 // As `switchboard stats --json` printed it after a fix that fell back from fast to backup.
 const STATS: Stats = {
@@ -19,6 +19,7 @@ const STATS: Stats = {
       prompt_tokens: 40,
       completion_tokens: 9,
       cost_usd: 0.0,
+      price_per_mtok: { input: 0, output: 0 },
       cache_hits: { fresh: 0, stale: 0 },
     },
     {
@@ -35,6 +36,7 @@ const STATS: Stats = {
       prompt_tokens: 0,
       completion_tokens: 0,
       cost_usd: 0.0123,
+      price_per_mtok: { input: 0.15, output: 0.6 },
       cache_hits: { fresh: 4, stale: 1 },
     },
   ],
@@ -43,9 +45,9 @@ const STATS: Stats = {
 };
 
 describe('routing stats page', () => {
-  it('has a row per model with latency, failures, cost and cache hits', () => {
+  it('has a row per model with latency, failures, cost, price and cache hits', () => {
     const [backup, fast] = modelRows(STATS);
-    assert.deepEqual(backup, ['backup', 'q', '1', '1', '0', '0', '100%', '3 ms', '3 ms', '40 / 9', '$0', '0 / 0']);
+    assert.deepEqual(backup, ['backup', 'q', '1', '1', '0', '0', '100%', '3 ms', '3 ms', '40 / 9', '$0', '0 / 0', '0 / 0']);
     assert.deepEqual(fast, [
       'fast',
       'p',
@@ -58,6 +60,7 @@ describe('routing stats page', () => {
       '–',
       '0 / 0',
       '$0.01',
+      '0.15 / 0.6',
       '4 / 1',
     ]);
   });
@@ -94,6 +97,8 @@ describe('routing stats page', () => {
     assert.equal(formatCost(0.00042), '$0.0004');
     assert.equal(formatCost(1.5), '$1.50');
     assert.equal(formatPercent(0.9876), '98.8%');
+    assert.equal(formatPrice({ input: 0.15, output: 0.6 }), '0.15 / 0.6');
+    assert.equal(formatPrice(null), '–');
     assert.equal(formatKinds(3, { timeout: 1, rate_limited: 2, ok: 0 }), '3 (timeout 1, rate limited 2)');
   });
 });

@@ -49,17 +49,21 @@ function M.format(stats)
     lines[1] = 'No requests recorded yet.'
   else
     local header = {
-      'model', 'provider', 'requests', 'ok', 'failures', 'p50 ms', 'p95 ms',
-      'tokens in/out', 'cost $', 'cache fresh/stale',
+      'model', 'provider', 'requests', 'ok', 'avail', 'failures', 'p50 ms', 'p95 ms',
+      'tokens in/out', 'cost $', '$/Mtok in/out', 'cache fresh/stale',
     }
     local rows = {}
     for _, m in ipairs(models) do
       local hits = m.cache_hits or {}
+      local avail = type(m.availability) == 'number' and ('%.0f%%'):format(m.availability * 100) or '-'
+      local price = type(m.price_per_mtok) == 'table'
+          and ('%g/%g'):format(m.price_per_mtok.input, m.price_per_mtok.output)
+        or '-'
       rows[#rows + 1] = {
         tostring(m.model), tostring(m.provider), tostring(m.requests or 0), tostring(m.ok or 0),
-        failures(m.failures_by_kind), num(m.p50_ms), num(m.p95_ms),
+        avail, failures(m.failures_by_kind), num(m.p50_ms), num(m.p95_ms),
         ('%d/%d'):format(m.prompt_tokens or 0, m.completion_tokens or 0),
-        ('%.4f'):format(m.cost_usd or 0), ('%d/%d'):format(hits.fresh or 0, hits.stale or 0),
+        ('%.4f'):format(m.cost_usd or 0), price, ('%d/%d'):format(hits.fresh or 0, hits.stale or 0),
       }
     end
     lines = table_lines(header, rows)

@@ -111,6 +111,11 @@ class ModelStats:
     def failure_count(self) -> int:
         return sum(self.failures.values())
 
+    @classmethod
+    def unused(cls, model: str, provider: str) -> ModelStats:
+        """The figures of a model nothing was sent to yet."""
+        return cls(model, provider, 0, 0, {}, {}, None, None, 0, 0, 0.0, 0, 0)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "model": self.model,
