@@ -84,7 +84,7 @@ const MODEL_COLUMNS = [
   'p95',
   'Tokens in / out',
   'Cost',
-  'Price in / out ($/Mtok)',
+  'Price $/Mtok in / out',
   'Cache hits fresh / stale',
 ];
 
@@ -112,7 +112,7 @@ function table(columns: string[], rows: string[][], numericFrom: number): string
   const body = rows
     .map((row) => `<tr>${row.map((cell, i) => `<td${i >= numericFrom ? ' class="num"' : ''}>${cell}</td>`).join('')}</tr>`)
     .join('\n');
-  return `<table>\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table>`;
+  return `<div class="wide"><table>\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table></div>`;
 }
 
 function providerRows(stats: Stats): string[][] {
@@ -158,7 +158,8 @@ export function statsHtml(stats: Stats, cspSource: string, generatedAt: Date): s
   body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 1em; }
   table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
   th, td { padding: 0.3em 0.8em; border-bottom: 1px solid var(--vscode-panel-border, #8884); text-align: left; white-space: nowrap; }
-  th { font-weight: 600; }
+  th { font-weight: 600; white-space: normal; vertical-align: bottom; }
+  .wide { overflow-x: auto; }
   .num { text-align: right; font-variant-numeric: tabular-nums; }
   .muted { color: var(--vscode-descriptionForeground); }
 </style>
