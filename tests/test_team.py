@@ -453,6 +453,9 @@ def test_the_url_can_come_from_the_environment(tmp_path):
         ({"url": "redis://127.0.0.1", "url_env": "X"}, "set one of them"),
         ({"share_health": "yes"}, "cache.share_health: expected a boolean"),
         ({"url": "http://127.0.0.1"}, "cache.url: is not a redis://"),
+        ({"url": "redis://127.0.0.1:63x79/0"}, "cache.url: has an invalid port"),
+        ({"url": "rediss://cache.example.com:70000"}, "cache.url: has an invalid port"),
+        ({"url": "redis://127.0.0.1:0"}, "cache.url: has an invalid port"),
     ],
 )
 def test_team_settings_are_validated(tmp_path, cache, problem):

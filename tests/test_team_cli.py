@@ -134,3 +134,14 @@ def test_config_check_names_the_team_cache_but_not_its_password(tmp_path, fake, 
     result = run(alice, "config", "check")
     assert result.returncode == 0, result.stderr
     assert f"team cache: {server.url}, namespace policy-" in result.stdout
+
+
+@pytest.mark.parametrize("command", [("config", "check"), ("fix", "calc.py", "--line", "2")])
+@pytest.mark.parametrize("port", ["63x79", "99999"])
+def test_a_bad_port_in_the_url_is_a_configuration_error_without_the_password(
+    tmp_path, fake, command, port
+):
+    alice = member(tmp_path, fake, "alice", f"redis://:{PASSWORD}@127.0.0.1:{port}/0")
+    result = run(alice, *command)
+    assert result.returncode == 2, result.stderr
+    assert "cache.url" in result.stderr and "port" in result.stderr

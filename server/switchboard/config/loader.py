@@ -306,6 +306,12 @@ def redis_url_problem(url: str, allow_insecure: bool = False) -> str | None:
         host = parts.hostname
     except ValueError:
         return "is not a valid redis:// or rediss:// URL"
+    try:
+        port = parts.port  # parsed lazily: a bad one would surface later, as a traceback
+    except ValueError:
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        return "has an invalid port (a number from 1 to 65535)"
     if parts.scheme == "unix":
         return None if parts.path else "is a unix:// URL without a socket path"
     if parts.scheme not in ("redis", "rediss") or not host:
