@@ -159,8 +159,8 @@ async def test_stale_if_error_is_served_from_redis(fake, member, source):
 
 async def test_shared_entries_expire(fake, member, source, raw):
     fake.default("fast", Reply(FIXED))
-    alice = member("alice", cache={"shared_expire_s": 1.0})
-    bob = member("bob", cache={"shared_expire_s": 1.0})
+    alice = member("alice", cache={"ttl_s": 0.5, "shared_expire_s": 1.0})
+    bob = member("bob", cache={"ttl_s": 0.5, "shared_expire_s": 1.0})
     await alice.fix(source, 1, 1)
     await settle(alice)
     keys = alice.gateway.team.keys
@@ -169,6 +169,21 @@ async def test_shared_entries_expire(fake, member, source, raw):
     await asyncio.sleep(1.1)
     assert (await bob.fix(source, 1, 1)).cache is CacheState.MISS
     assert len(fake.requests) == 2
+
+
+async def test_a_ttl_of_thirty_days_or_more_still_leaves_a_stale_window_in_redis(
+    fake, member, source, raw
+):
+    day = 24 * 3600.0
+    fake.default("fast", Reply(FIXED))
+    alice = member("alice", cache={"ttl_s": 40 * day})
+    await alice.fix(source, 1, 1)
+    await settle(alice)
+    keys = alice.gateway.team.keys
+    [entry_key] = await raw.zrange(keys.cache_index, 0, -1)
+    lives_s = await raw.pttl(keys.entry(entry_key.decode())) / 1000
+    # Fresh for 40 days, then a stale-if-error fallback for 30 more: not gone once it is stale.
+    assert 70 * day - 60 < lives_s <= 70 * day
 
 
 async def test_the_entry_cap_keeps_the_newest(fake, member, source, raw):
@@ -453,6 +468,10 @@ def test_the_url_can_come_from_the_environment(tmp_path):
         ({"url": "redis://127.0.0.1", "url_env": "X"}, "set one of them"),
         ({"share_health": "yes"}, "cache.share_health: expected a boolean"),
         ({"url": "http://127.0.0.1"}, "cache.url: is not a redis://"),
+        (
+            {"ttl_s": 3600, "shared_expire_s": 600},
+            "cache.shared_expire_s: must be at least cache.ttl_s (3600 s)",
+        ),
         ({"url": "redis://127.0.0.1:63x79/0"}, "cache.url: has an invalid port"),
         ({"url": "rediss://cache.example.com:70000"}, "cache.url: has an invalid port"),
         ({"url": "redis://127.0.0.1:0"}, "cache.url: has an invalid port"),

@@ -288,6 +288,9 @@ def _team_problems(config: Config, environ: Mapping[str, str]):
         value = getattr(cache, key)
         if value is not None and value <= 0:
             yield f"cache.{key}: must be positive"
+    if cache.shared_expire_s is not None and 0 < cache.shared_expire_s < cache.ttl_s:
+        # Entries would vanish from Redis while still fresh locally, and never serve as stale.
+        yield f"cache.shared_expire_s: must be at least cache.ttl_s ({cache.ttl_s:.15g} s)"
     for key in ("shared_max_entries", "shared_max_bytes"):
         if getattr(cache, key) < 1:
             yield f"cache.{key}: must be at least 1"

@@ -111,7 +111,7 @@ class CacheConfig:
     shared_max_entries: int = 100_000
     shared_max_bytes: int = 256 * 1024 * 1024
     # How long a shared entry lives: fresh for ttl_s, then a stale-if-error fallback.
-    # Default: 30 days, or ttl_s when that is longer.
+    # Default: ttl_s + 30 days; never less than ttl_s.
     shared_expire_s: float | None = None
     share_health: bool = True
     share_usage: bool = True

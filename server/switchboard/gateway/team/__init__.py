@@ -65,9 +65,11 @@ return 1
 
 
 def shared_expire_s(cache: CacheConfig) -> float:
+    """How long a shared entry lives in Redis: by default fresh for `ttl_s`, then 30 days more
+    as a stale-if-error fallback (whatever `ttl_s` is, the stale window stays)."""
     if cache.shared_expire_s is not None:
         return cache.shared_expire_s
-    return max(_THIRTY_DAYS_S, cache.ttl_s)
+    return cache.ttl_s + _THIRTY_DAYS_S
 
 
 @dataclass
