@@ -23,7 +23,6 @@ from switchboard.gateway import (
     Message,
     NoAnswer,
     Prompt,
-    cache_key,
 )
 from switchboard.gateway.team import LinkState
 from switchboard.gateway.team.cache import decode, encode
@@ -140,6 +139,29 @@ async def test_members_with_different_routes_do_not_mix_answers(fake, member, so
     answer = await bob.fix(source, 1, 1)
     assert answer.cache is CacheState.MISS
     assert len(fake.requests_for("fast-v2")) == 1
+
+
+async def test_an_alias_naming_different_models_never_shares_answers(fake, member, source):
+    # Same routes, so the same namespace; `strong` is a different model for each of them, and
+    # a workspace of theirs routes fixes to it.
+    fake.default("gpt-4o", Reply(FIXED))
+    fake.default("tiny-1b", Reply(FIXED))
+    routed = {"routes": {"fix": ["strong"]}}
+    base = {"fast": {"provider": "p"}, "backup": {"provider": "q"}}
+    alice = member("alice", models={**base, "strong": {"provider": "p", "model": "gpt-4o"}})
+    bob = member("bob", models={**base, "strong": {"provider": "p", "model": "tiny-1b"}})
+    assert alice.gateway.team.keys.namespace == bob.gateway.team.keys.namespace
+    for engine in (alice, bob):
+        engine.reconfigure(apply_overlay(engine.config, routed, "repo")[0])
+    assert (await alice.fix(source, 1, 1)).cache is CacheState.MISS
+    await settle(alice)
+    answer = await bob.fix(source, 1, 1)
+    assert answer.cache is CacheState.MISS
+    assert len(fake.requests_for("tiny-1b")) == 1
+    # The same model behind another alias is the same answer.
+    carol = member("carol", models={**base, "best": {"provider": "p", "model": "gpt-4o"}})
+    carol.reconfigure(apply_overlay(carol.config, {"routes": {"fix": ["best"]}}, "repo")[0])
+    assert (await carol.fix(source, 1, 1)).cache is CacheState.FRESH
 
 
 async def test_stale_if_error_is_served_from_redis(fake, member, source):
@@ -511,7 +533,7 @@ async def test_reads_cut_short_by_the_budget_never_mix_up_answers(fake, member):
     await settle(alice)
     bob = member("bob", cache={"timeout_ms": 0.05})  # most reads are cancelled mid-flight
     team = bob.gateway.team
-    keys = [cache_key(a.task, a.route, bob.config.route(a.route), a.prompt) for a in asks]
+    keys = [bob.gateway.cache_key_of(a) for a in asks]
     results = await asyncio.gather(*(team.before_route(k) for k in keys * 5))
     assert None in results  # some were cut short
     team.link.timeout_s = 1.0

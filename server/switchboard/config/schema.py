@@ -151,3 +151,11 @@ class Config:
 
     def route(self, name: str) -> tuple[str, ...]:
         return self.routes.get(name, ())
+
+    def route_models(self, name: str) -> tuple[tuple[str, str], ...]:
+        """What a route reaches: each candidate's endpoint (base URL) and model id. Aliases are
+        one person's names, so this, not the chain of aliases, identifies a route's answers."""
+        return tuple(
+            (self.providers[self.models[alias].provider].base_url, self.models[alias].model)
+            for alias in self.route(name)
+        )

@@ -30,11 +30,16 @@ _KEY_VERSION = 1
 _TRAILING_SPACE = re.compile(r"[ \t]+$", re.MULTILINE)
 
 
-def cache_key(task: str, route: str, chain: tuple[str, ...], prompt: Prompt) -> str:
-    """A stable hash of what was asked, ignoring whitespace that does not change the question."""
+def cache_key(task: str, route: str, models: tuple[tuple[str, str], ...], prompt: Prompt) -> str:
+    """A stable hash of what was asked, ignoring whitespace that does not change the question.
+
+    `models` is what the route reaches (`Config.route_models`: endpoint and model id of each
+    candidate), never its aliases: one person's `strong` may be another's tiny model, and
+    different models must not share an answer, locally or through the team's cache.
+    """
     messages = [(m.role, _normalize(m.content)) for m in prompt.messages]
     material = json.dumps(
-        [_KEY_VERSION, task, route, list(chain), messages, prompt.json_answer],
+        [_KEY_VERSION, task, route, [list(m) for m in models], messages, prompt.json_answer],
         ensure_ascii=False,
         separators=(",", ":"),
     )

@@ -182,12 +182,15 @@ class Gateway:
         if self.team is not None:
             await self.team.link.ready(self.team.link.io_timeout_s)
 
+    def cache_key_of(self, ask: Ask[Any]) -> str:
+        """Where `ask`'s answer is cached, here and in the team's Redis alike."""
+        return cache_key(ask.task, ask.route, self.config.route_models(ask.route), ask.prompt)
+
     def cached(self, ask: Ask[T]) -> Answer[T] | None:
         """The cached answer for `ask` (labelled fresh or stale), without asking any model."""
         if self.cache is None or not ask.use_cache:
             return None
-        chain = self.config.route(ask.route)
-        entry = self.cache.lookup(cache_key(ask.task, ask.route, chain, ask.prompt))
+        entry = self.cache.lookup(self.cache_key_of(ask))
         if entry is None:
             return None
         state = CacheState.FRESH if self.cache.is_fresh(entry) else CacheState.STALE
@@ -201,7 +204,7 @@ class Gateway:
             return local
         if local is not None and local.cache is CacheState.FRESH:
             return local
-        key = cache_key(ask.task, ask.route, self.config.route(ask.route), ask.prompt)
+        key = self.cache_key_of(ask)
         shared = await self.team.before_route(key)
         if shared is None or not _newer(shared, self.cache.lookup(key)):
             return local
@@ -213,7 +216,7 @@ class Gateway:
         """Answer from a fresh cache entry, else from the route, else from a stale entry."""
         chain = self.config.route(ask.route)
         cache = self.cache if ask.use_cache else None
-        key = cache_key(ask.task, ask.route, chain, ask.prompt) if cache else ""
+        key = self.cache_key_of(ask) if cache else ""
         local = cache.lookup(key) if cache is not None else None
         if cache is not None and local is not None and cache.is_fresh(local):
             answer = self._from_cache(ask, local, CacheState.FRESH, ())

@@ -18,13 +18,7 @@ def policy_namespace(config: Config) -> str:
 
     Teammates with the same routes share answers; a team whose `fast` is another model does not.
     """
-    policy = {
-        route: [
-            [config.providers[config.models[alias].provider].base_url, config.models[alias].model]
-            for alias in chain
-        ]
-        for route, chain in sorted(config.routes.items())
-    }
+    policy = {route: config.route_models(route) for route in sorted(config.routes)}
     material = json.dumps(policy, sort_keys=True, separators=(",", ":"))
     return "policy-" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:16]
 
