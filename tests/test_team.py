@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import subprocess
 import time
 from pathlib import Path
@@ -425,10 +426,12 @@ def _make_certificates(directory: Path) -> dict[str, Path]:
     return files
 
 
-async def test_rediss_with_a_private_ca(fake, member, source, tmp_path):
+@pytest.fixture
+def tls(tmp_path):
+    """A redis-server that speaks only TLS, with a certificate from a private CA."""
     require_redis_server()
     certs = _make_certificates(tmp_path)
-    tls = RedisServer(
+    server = RedisServer(
         tmp_path / "redis-tls",
         tls=True,
         extra=(
@@ -438,16 +441,50 @@ async def test_rediss_with_a_private_ca(fake, member, source, tmp_path):
             "--tls-auth-clients", "no",
         ),
     ).start()  # fmt: skip
-    try:
-        fake.default("fast", Reply(FIXED))
-        team = {"ca_file": str(certs["ca"])}
-        alice = member("alice", url=tls.url, cache=team)
-        bob = member("bob", url=tls.url, cache=team)
-        await alice.fix(source, 1, 1)
-        await settle(alice)
-        assert (await bob.fix(source, 1, 1)).cache is CacheState.FRESH
-    finally:
-        tls.stop()
+    server.ca_file = str(certs["ca"])
+    yield server
+    server.stop()
+
+
+async def test_rediss_with_a_private_ca(fake, member, source, tls):
+    fake.default("fast", Reply(FIXED))
+    team = {"ca_file": tls.ca_file}
+    alice = member("alice", url=tls.url, cache=team)
+    bob = member("bob", url=tls.url, cache=team)
+    await alice.fix(source, 1, 1)
+    await settle(alice)
+    assert (await bob.fix(source, 1, 1)).cache is CacheState.FRESH
+
+
+async def test_rediss_builds_its_tls_context_once_not_per_connection(
+    fake, member, source, tls, monkeypatch
+):
+    # Building one (the system CA store, parsed) takes tens of milliseconds and blocks the
+    # event loop; no timeout can cut it short, so it must never happen on a request's path.
+    fake.default("fast", Reply(FIXED))
+    alice = member("alice", url=tls.url, cache={"ca_file": tls.ca_file})
+    admin = redis.asyncio.Redis.from_url(tls.url, ssl_ca_certs=tls.ca_file)
+    await admin.ping()
+    built = []
+    create_default_context = ssl.create_default_context
+
+    def counted(*args, **kwargs):
+        built.append(1)
+        return create_default_context(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", counted)
+    await alice.gateway.start()
+    await alice.fix(source, 1, 1)
+    await settle(alice)
+    # Every connection dropped by the server: the link opens new ones, with the same context.
+    assert await admin.client_kill_filter(_type="normal", skipme=True) >= 1
+    await admin.aclose()
+    for n in range(3):
+        await alice.fix(source, 1, 1, message=f"after {n}")
+    await wait_until(lambda: alice.gateway.team.link.state is LinkState.UP)
+    await alice.fix(source, 1, 1, message="later")
+    await settle(alice)
+    assert built == []
 
 
 # -- configuration ------------------------------------------------------------------------------

@@ -18,8 +18,9 @@ from enum import StrEnum
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.client import Pipeline
+from redis.asyncio.connection import RedisSSLContext, SSLConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -89,7 +90,29 @@ def open_client(
         options["password"] = password  # a password in the URL takes precedence
     if ca_file and url.startswith("rediss://"):
         options["ssl_ca_certs"] = ca_file
-    return Redis.from_url(url, **options)
+    client = Redis.from_url(url, **options)
+    if issubclass(client.connection_pool.connection_class, SSLConnection):
+        _share_one_ssl_context(client.connection_pool)
+    return client
+
+
+class _SharedContextSSLConnection(SSLConnection):
+    """A TLS connection that uses its pool's SSL context instead of building one of its own."""
+
+    def __init__(self, *, shared_ssl_context: RedisSSLContext | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        if shared_ssl_context is not None:
+            self.ssl_context = shared_ssl_context
+
+
+def _share_one_ssl_context(pool: ConnectionPool) -> None:
+    """redis-py builds an SSL context for every new connection: ssl.create_default_context,
+    tens of milliseconds that block the event loop, which no timeout can cut short. Build the
+    pool's one now, while Switchboard starts, and let every connection share it."""
+    pool.connection_class = _SharedContextSSLConnection
+    context = pool.make_connection().ssl_context  # honours the URL's ssl_* options
+    context.get()
+    pool.connection_kwargs["shared_ssl_context"] = context
 
 
 class RedisLink:
