@@ -4,6 +4,7 @@ local SQLite files, sharing answers, provider health and usage through Redis."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 import subprocess
@@ -36,6 +37,7 @@ from tests.fake_provider import (
     blackhole,
     unused_tcp_port,
 )
+from tests.latency_proxy import LatencyProxy
 from tests.redis_server import RedisServer, require_redis_server
 from tests.support import config_dict, make_config
 
@@ -361,9 +363,15 @@ async def test_redis_killed_mid_run_falls_back_says_so_once_then_recovers(
     await wait_until(lambda: alice.gateway.team.link.state is LinkState.UP)
     await alice.fix(source, 1, 1, message="after")
     await settle(alice)
-    shared = await bob.fix(source, 1, 1, message="after")  # bob's old connection died too
+    # Bob's connections died with the server too. His link finds that out and replaces them in
+    # the background (a request never waits on a connect), so Redis soon serves him again.
+    key = bob.gateway.cache_key_of(bob.fix_ask(source, 1, 1, message="after"))
+    deadline = time.monotonic() + 10
+    while await bob.gateway.team.before_route(key) is None:
+        assert time.monotonic() < deadline, "bob's link did not recover"
+        await asyncio.sleep(0.05)
+    shared = await bob.fix(source, 1, 1, message="after")
     assert shared.cache is CacheState.FRESH
-    assert not shared.notices
     assert len(fake.requests) == 5
 
 
@@ -401,6 +409,96 @@ async def test_nothing_answers_and_redis_is_down_still_a_clean_no_answer(fake, m
     with pytest.raises(NoAnswer) as failed:
         await engine.fix(source, 1, 1)
     assert any(UNREACHABLE in n for n in failed.value.notices)
+
+
+# -- the request path's budget: a distant Redis at the default timeout_ms ---------------------
+
+DISTANT_PASSWORD = "distant-secret-81c2"
+
+
+@pytest.fixture
+def distant(tmp_path):
+    """(direct URL, URL through a proxy adding a ~2.6 ms round trip, the proxy) of a redis-server
+    with a password, so that a new connection costs three round trips (TCP, AUTH, the read)."""
+    server = RedisServer(tmp_path / "redis-distant", extra=("--requirepass", DISTANT_PASSWORD))
+    server.start()
+    with LatencyProxy(server.port, delay_s=0.0013) as proxy:
+        direct = f"redis://:{DISTANT_PASSWORD}@127.0.0.1:{server.port}"
+        yield direct, f"redis://:{DISTANT_PASSWORD}@127.0.0.1:{proxy.port}", proxy
+    server.stop()
+
+
+def questions(count: int) -> list[Ask[str]]:
+    return [
+        Ask("explain", "explain", Prompt((Message("user", f"question {n}."),)), parse=str)
+        for n in range(count)
+    ]
+
+
+async def test_a_distant_redis_serves_hits_at_the_default_budget_after_cut_off_reads(
+    fake, member, distant
+):
+    direct, via_proxy, proxy = distant
+    fake.default("fast", Echo())
+    asks = questions(30)
+    alice = member("alice", url=direct)
+    for ask in asks:
+        await alice.ask(ask)
+    await settle(alice)
+    bob = member("bob", url=via_proxy, cache={"timeout_ms": 5.0})  # the default budget
+    team = bob.gateway.team
+    keys = [bob.gateway.cache_key_of(ask) for ask in asks]
+    await bob.gateway.start()
+    await asyncio.sleep(0.1)  # connections are opened in the background
+    # A slow spell cuts one read off; the editor gives up on another (the hover moved on).
+    proxy.delay_s = 0.05
+    assert await team.before_route(keys[0]) is None
+    proxy.delay_s = 0.0013
+    hover = asyncio.ensure_future(team.before_route(keys[1]))
+    await asyncio.sleep(0.001)
+    hover.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await hover
+    await asyncio.sleep(0.2)
+    connections = proxy.accepted
+    found = [await team.before_route(key) for key in keys]
+    hits = [entry for entry in found if entry is not None]
+    # All of them on an idle machine; a loaded one sometimes takes longer than the budget.
+    assert len(hits) >= 20, f"{len(hits)} of {len(keys)} reads were hits"
+    assert all(entry.key == key for entry, key in zip(found, keys, strict=True) if entry)
+    assert proxy.accepted == connections  # reads use open connections, never new ones
+    assert team.link.state is LinkState.UP
+
+
+async def test_a_slow_redis_never_holds_a_request_past_the_default_budget(fake, member, distant):
+    _direct, via_proxy, proxy = distant
+    bob = member("bob", url=via_proxy, cache={"timeout_ms": 5.0})
+    await bob.gateway.start()
+    await _assert_reads_keep_to_the_budget(bob.gateway.team, proxy)
+
+
+async def test_a_slow_redis_over_tls_never_holds_a_request_past_the_default_budget(
+    fake, member, tls
+):
+    with LatencyProxy(tls.port, delay_s=0.0013) as proxy:
+        url = tls.url.replace(str(tls.port), str(proxy.port))
+        bob = member("bob", url=url, cache={"timeout_ms": 5.0, "ca_file": tls.ca_file})
+        await bob.gateway.start()
+        await _assert_reads_keep_to_the_budget(bob.gateway.team, proxy)
+        await bob.aclose()
+
+
+async def _assert_reads_keep_to_the_budget(team, proxy: LatencyProxy) -> None:
+    await asyncio.sleep(0.2)  # the link opens its connections in the background
+    waited = []
+    for delay_s in (0.03, 0.0013) * 10:  # slow spells, each cutting reads off
+        proxy.delay_s = delay_s
+        started = time.perf_counter()
+        await team.before_route(f"{len(waited):064x}")
+        waited.append(time.perf_counter() - started)
+    # The budget, plus the event loop's timer granularity (a millisecond) and a busy machine's
+    # scheduling. Before, a read cut off mid-connect ran on well past it (10 to 250 ms over TLS).
+    assert max(waited) < 0.005 + 0.005, [round(w * 1000, 1) for w in waited]
 
 
 # -- TLS ----------------------------------------------------------------------------------------

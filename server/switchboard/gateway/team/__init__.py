@@ -131,15 +131,12 @@ class Team:
         if not names and not want_entry:
             return None
 
-        async def read(client: Any) -> list[Any]:
-            async with client.pipeline(transaction=False) as pipe:
-                if want_entry:
-                    pipe.get(self.keys.entry(key))
-                if names:
-                    pipe.mget(names)
-                return await pipe.execute()
-
-        results = await self.link.read(read)
+        commands: list[tuple[Any, ...]] = []
+        if want_entry and key is not None:
+            commands.append(("GET", self.keys.entry(key)))
+        if names:
+            commands.append(("MGET", *names))
+        results = await self.link.read(commands)
         if results is None:
             return None
         if names and health is not None:

@@ -1,9 +1,13 @@
 """The connection to the team's Redis/Valkey, built so that Redis can never hold an editor up.
 
-Reads on the request path wait at most a few milliseconds and answer None when Redis is away,
-slow or broken; writes are queued and sent in batches by a background task. A lost connection
-is said once per outage (a log warning and a notice for the user) and re-established in the
-background with backoff, while everything above carries on with its local state.
+Reads on the request path use only connections that are already open: a few are kept ready by
+a background keeper, which replaces the ones that die. A read waits at most `timeout_ms` and
+answers None when Redis is away, slow or broken, or when no open connection is free; it never
+connects, and a read the request gave up on (out of time, or cancelled) finishes in the
+background, so its connection stays open for the next one. Writes are queued and sent in
+batches by a background task. A lost connection is said once per outage (a log warning and a
+notice for the user) and re-established in the background with backoff, while everything above
+carries on with its local state.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -20,7 +24,7 @@ from urllib.parse import urlsplit
 
 from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.client import Pipeline
-from redis.asyncio.connection import RedisSSLContext, SSLConnection
+from redis.asyncio.connection import AbstractConnection, RedisSSLContext, SSLConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -32,6 +36,10 @@ T = TypeVar("T")
 
 _BATCH = 128  # writes per pipeline
 _MAX_QUEUED = 4096  # writes waiting while Redis is slow; the oldest are dropped past this
+_READERS = 4  # open connections kept for reads on the request path
+_KEEP_EVERY_S = 1.0  # how often the keeper looks for read connections the server closed
+
+Command = tuple[Any, ...]  # ("GET", key): a Redis command and its arguments
 
 
 class LinkState(StrEnum):
@@ -116,7 +124,8 @@ def _share_one_ssl_context(pool: ConnectionPool) -> None:
 
 
 class RedisLink:
-    """One client, its health, and the queue of writes waiting to go out."""
+    """One client, the open connections kept for reads, the link's health, and the queue of
+    writes waiting to go out."""
 
     def __init__(
         self,
@@ -125,6 +134,7 @@ class RedisLink:
         where: str,
         timeout_s: float,
         io_timeout_s: float,
+        readers: int = _READERS,
         reconnect_min_s: float = 0.2,
         reconnect_max_s: float = 5.0,
     ) -> None:
@@ -132,6 +142,7 @@ class RedisLink:
         self.where = where
         self.timeout_s = timeout_s
         self.io_timeout_s = io_timeout_s
+        self.readers = readers
         self.state = LinkState.IDLE
         self.outages = 0
         self._reconnect_min_s = reconnect_min_s
@@ -139,8 +150,13 @@ class RedisLink:
         self._queue: deque[Write] = deque()
         self._writing = False
         self._wake: asyncio.Event | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._connecting: asyncio.Task[None] | None = None
+        # Read connections: open and free, lent to a read, and reads waiting for one.
+        self._idle: list[AbstractConnection] = []
+        self._lent: set[AbstractConnection] = set()
+        self._waiting: deque[asyncio.Future[AbstractConnection]] = deque()
+        self._keeper_wake: asyncio.Event | None = None
         self._notices: list[str] = []
         self._slow_said = False
         self._closed = False
@@ -167,11 +183,11 @@ class RedisLink:
 
     async def _connect(self) -> None:
         try:
-            async with asyncio.timeout(self.io_timeout_s):
-                await self.client.ping()
+            connection = await self._open_reader()
         except (RedisError, OSError, TimeoutError) as exc:
             self._went_down(exc)
         else:
+            self._idle.append(connection)
             self._came_up()
 
     def _came_up(self) -> None:
@@ -179,6 +195,7 @@ class RedisLink:
             log.info("The team cache at %s is reachable again.", self.where)
         self.state = LinkState.UP
         self._kick()
+        self._keep_readers()
 
     def _went_down(self, exc: BaseException) -> None:
         if self.state is LinkState.DOWN or self._closed:
@@ -197,6 +214,8 @@ class RedisLink:
         )
         for write in self._take_queue():
             write.fail()
+        idle, self._idle = self._idle, []
+        self._spawn(_discard(*idle))
         self._spawn(self._reconnect())
 
     async def _reconnect(self) -> None:
@@ -204,12 +223,12 @@ class RedisLink:
         while not self._closed and self.state is LinkState.DOWN:
             await asyncio.sleep(delay)
             try:
-                async with asyncio.timeout(self.io_timeout_s):
-                    await self.client.ping()
+                connection = await self._open_reader()
             except (RedisError, OSError, TimeoutError) as exc:
                 log.debug("team cache at %s still unreachable: %s", self.where, _reason(exc))
                 delay = min(delay * 2, self._reconnect_max_s)
             else:
+                self._give_back(connection)
                 self._came_up()
 
     def take_notices(self) -> tuple[str, ...]:
@@ -217,19 +236,117 @@ class RedisLink:
         notices, self._notices = tuple(self._notices), []
         return notices
 
+    # -- connections for reads, kept open in the background -----------------------------------
+
+    async def _open_reader(self) -> AbstractConnection:
+        """A new connection that has answered a command (raises when it cannot be made)."""
+        connection = self.client.connection_pool.make_connection()
+        try:
+            async with asyncio.timeout(self.io_timeout_s):
+                await connection.connect()
+                await _exchange(connection, [("PING",)])
+        except BaseException:
+            await _discard(connection)
+            raise
+        return connection
+
+    def _keep_readers(self) -> None:
+        """Wake the keeper (started on first use): it tops the open connections up."""
+        if self._keeper_wake is None:
+            self._keeper_wake = asyncio.Event()
+            self._spawn(self._keeper())
+        self._keeper_wake.set()
+
+    async def _keeper(self) -> None:
+        assert self._keeper_wake is not None
+        while not self._closed:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_KEEP_EVERY_S):
+                    await self._keeper_wake.wait()
+            self._keeper_wake.clear()
+            if self.state is not LinkState.UP:
+                continue
+            # A restarted server closed them all; found now, not by a request that needed one.
+            for connection in [c for c in self._idle if await _closed_by_server(c)]:
+                if connection in self._idle:
+                    self._idle.remove(connection)
+                    await _discard(connection)
+            while (
+                not self._closed
+                and self.state is LinkState.UP
+                and len(self._idle) + len(self._lent) < self.readers
+            ):
+                try:
+                    connection = await self._open_reader()
+                except (RedisError, OSError, TimeoutError) as exc:
+                    self._went_down(exc)
+                    break
+                self._give_back(connection)
+
+    async def _borrow(self, deadline: float) -> AbstractConnection | None:
+        """An open connection, free now or within the deadline; None: none to be had."""
+        while self._idle:
+            connection = self._idle.pop()
+            if not await _closed_by_server(connection):
+                self._lent.add(connection)
+                return connection
+            self._spawn(_discard(connection))
+            self._keep_readers()
+        if not self._lent:  # nothing will come back: the keeper is opening new ones
+            self._keep_readers()
+            return None
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[AbstractConnection] = loop.create_future()
+        self._waiting.append(waiter)
+        try:
+            await asyncio.wait({waiter}, timeout=max(0.0, deadline - loop.time()))
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self._give_back(waiter.result())
+            waiter.cancel()
+            raise
+        if not waiter.done():
+            waiter.cancel()
+            return None
+        return waiter.result()
+
+    def _give_back(self, connection: AbstractConnection) -> None:
+        """A connection is free again: to the longest waiting read, or to the idle ones."""
+        self._lent.discard(connection)
+        if self._closed:
+            self._spawn(_discard(connection))
+            return
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                self._lent.add(connection)
+                waiter.set_result(connection)
+                return
+        self._idle.append(connection)
+
     # -- reads --------------------------------------------------------------------------------
 
-    async def read(self, command: Callable[[Redis], Awaitable[T]]) -> T | None:
-        """Run a read on the request path: None when Redis is not up or not within budget."""
+    async def read(self, commands: Sequence[Command]) -> list[Any] | None:
+        """Run read commands on the request path, in one round trip: their replies, or None
+        when Redis is not up, no open connection is free, or the answer is not in by
+        `timeout_ms`. Never connects; never holds the request past the budget."""
         loop = asyncio.get_running_loop()
-        started = loop.time()
-        if not await self.ready(self.timeout_s):
+        deadline = loop.time() + self.timeout_s
+        if self.state is not LinkState.UP:
+            self.start()  # the first request of a process that has not connected yet
+            if self.state is LinkState.CONNECTING and self._connecting is not None:
+                await asyncio.wait({self._connecting}, timeout=self.timeout_s)
+            if self.state is not LinkState.UP:
+                return None
+        connection = await self._borrow(deadline)
+        if connection is None:
             return None
-        left = self.timeout_s - (loop.time() - started)
-        try:
-            async with asyncio.timeout(max(left, 0.0005)):
-                return await command(self.client)
-        except TimeoutError:
+        # Its own task: a read given up on runs to its end in the background instead of being
+        # cancelled, which would make redis-py close the connection (and, before this, the next
+        # read reconnect inside its budget, and be cut off in turn).
+        exchange = self._spawn(self._read_on(connection, commands))
+        done, _ = await asyncio.wait({exchange}, timeout=max(0.0, deadline - loop.time()))
+        if not done:
             # Slow is not down: the request goes on without Redis, the next one tries again.
             if not self._slow_said:
                 self._slow_said = True
@@ -240,12 +357,32 @@ class RedisLink:
                     self.timeout_s * 1000,
                 )
             return None
-        except ResponseError as exc:
-            log.warning("The team cache at %s refused a read: %s", self.where, exc)
-            return None
+        return None if exchange.cancelled() else exchange.result()  # cancelled: closing down
+
+    async def _read_on(
+        self, connection: AbstractConnection, commands: Sequence[Command]
+    ) -> list[Any] | None:
+        try:
+            # Bounded by the connection's socket timeout (connect_timeout_ms).
+            replies = await _exchange(connection, commands)
         except (RedisError, OSError) as exc:
-            self._went_down(exc)
+            # redis-py closed it. The keeper replaces it, finds the server's other closed
+            # ones, and says the link is down if no new connection can be made.
+            log.debug("a team cache read failed: %s", _reason(exc))
+            self._lent.discard(connection)
+            await _discard(connection)
+            self._keep_readers()
             return None
+        except BaseException:
+            self._lent.discard(connection)
+            await _discard(connection)
+            raise
+        self._give_back(connection)
+        refused = next((r for r in replies if isinstance(r, ResponseError)), None)
+        if refused is not None:
+            log.warning("The team cache at %s refused a read: %s", self.where, refused)
+            return None
+        return replies
 
     async def query(self, command: Callable[[Redis], Awaitable[T]]) -> T:
         """Run a command whose answer is needed (not on the editor's path): waits up to the
@@ -348,8 +485,8 @@ class RedisLink:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def _spawn(self, work: Awaitable[None]) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.ensure_future(work)
+    def _spawn(self, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
@@ -368,8 +505,39 @@ class RedisLink:
         if self._wake is not None:
             self._wake.set()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        readers, self._idle = [*self._idle, *self._lent], []
+        self._lent.clear()
+        await _discard(*readers)
         with contextlib.suppress(RedisError, OSError, RuntimeError):
             await self.client.aclose()
+
+
+async def _exchange(connection: AbstractConnection, commands: Sequence[Command]) -> list[Any]:
+    """Send `commands` in one write and read their replies. A refused command's reply is its
+    ResponseError, read like the others, so the connection stays in step."""
+    await connection.send_packed_command(connection.pack_commands(commands), check_health=False)
+    replies: list[Any] = []
+    for _ in commands:
+        try:
+            replies.append(await connection.read_response())
+        except ResponseError as exc:
+            replies.append(exc)
+    return replies
+
+
+async def _closed_by_server(connection: AbstractConnection) -> bool:
+    """Has the server closed this idle connection (or sent something unasked)? No I/O: it
+    looks at what already arrived."""
+    try:
+        return not connection.is_connected or await connection.can_read()
+    except (RedisError, OSError):
+        return True
+
+
+async def _discard(*connections: AbstractConnection) -> None:
+    for connection in connections:
+        with contextlib.suppress(RedisError, OSError, RuntimeError):
+            await connection.disconnect(nowait=True)
 
 
 def _reason(exc: BaseException) -> str:
