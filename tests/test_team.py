@@ -337,6 +337,21 @@ async def test_usage_adds_up_across_the_team(fake, member, source):
     assert team["backup"]["ok"] == 1
 
 
+async def test_the_language_server_connects_before_the_first_request(tmp_path, fake, raw, server):
+    from tests.lsp_support import start_session, stop_session, write_config
+
+    config = write_config(tmp_path, fake.base_url, cache={"url": server.url})
+    session = await start_session(tmp_path, config)
+    try:
+        deadline = time.monotonic() + 10
+        while len(await raw.client_list()) < 2:  # ours, and the language server's
+            assert time.monotonic() < deadline, "the language server did not connect"
+            await asyncio.sleep(0.02)
+    finally:
+        await stop_session(session)
+    assert fake.requests == []
+
+
 # -- Redis away ---------------------------------------------------------------------------------
 
 

@@ -176,6 +176,12 @@ class Gateway:
         router = Router(config, clients, health or HealthBoard(config.breaker), usage)
         return cls(config=config, router=router, cache=cache, usage=usage, http=http, team=team)
 
+    def warm(self) -> None:
+        """Begin connecting to the team's Redis in the background, so that the first request
+        finds its connections open (call it once an event loop runs)."""
+        if self.team is not None:
+            self.team.link.start()
+
     async def start(self) -> None:
         """Connect to the team's Redis now, waiting at most its connect timeout (for the CLI,
         which asks once and exits; the editor's first request only waits `timeout_ms`)."""

@@ -246,6 +246,7 @@ def build_server(config: Config, *, environ: Mapping[str, str] | None = None) ->
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: SwitchboardServer, params: types.InitializedParams) -> None:
+        ls.engine.gateway.warm()  # the gateway was made before the event loop ran
         ls.start_pulling_settings()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
