@@ -390,6 +390,44 @@ async def test_redis_killed_mid_run_falls_back_says_so_once_then_recovers(
     assert len(fake.requests) == 5
 
 
+async def test_redis_refusing_commands_is_said_once_per_episode(fake, member, source, raw, caplog):
+    fake.default("fast", Reply(FIXED))
+    alice = member("alice")
+    await alice.fix(source, 1, 1, message="before")
+    await settle(alice)
+
+    async def refused_fixes(name: str) -> list[str]:
+        """Fixes while an ACL denies the team's read and write commands: the notices."""
+        await raw.execute_command("ACL", "SETUSER", "default", "-get", "-eval")
+        try:
+            answers = [await alice.fix(source, 1, 1, message=f"{name} {n}") for n in range(4)]
+            await settle(alice)
+        finally:
+            await raw.execute_command("ACL", "SETUSER", "default", "+@all")
+        notices = [n for a in answers for n in a.notices] + list(alice.gateway.team.notices())
+        assert [a.cache for a in answers] == [CacheState.MISS] * 4  # Switchboard carries on
+        return [n for n in notices if "refuses" in n]
+
+    with caplog.at_level(logging.DEBUG, logger="switchboard"):
+        told = await refused_fixes("denied")
+        said = [r for r in caplog.records if "refuse" in r.getMessage()]
+    assert sorted(n.split("refuses Switchboard's ")[1].split(" ")[0] for n in told) == [
+        "reads",
+        "writes",
+    ]
+    assert all("ACL" in n and alice.gateway.team.link.where in n for n in told), told
+    assert len([r for r in said if r.levelno >= logging.WARNING]) == 2  # reads and writes
+    assert len(said) > 2  # the later refusals, at debug level
+
+    # Accepted again, the episode is over: the next refusal is said again.
+    assert (await alice.fix(source, 1, 1, message="accepted")).cache is CacheState.MISS
+    await settle(alice)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="switchboard"):
+        assert len(await refused_fixes("denied again")) == 2
+    assert len([r for r in caplog.records if "refuse" in r.getMessage()]) == 2
+
+
 async def test_redis_unreachable_from_the_start_costs_nothing_and_is_said_once(
     fake, member, source, caplog
 ):

@@ -28,7 +28,13 @@ from redis.asyncio.connection import AbstractConnection, RedisSSLContext, SSLCon
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import (
+    NoPermissionError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisError,
+    ResponseError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +46,12 @@ _READERS = 4  # open connections kept for reads on the request path
 _KEEP_EVERY_S = 1.0  # how often the keeper looks for read connections the server closed
 
 Command = tuple[Any, ...]  # ("GET", key): a Redis command and its arguments
+
+# What it costs the user when Redis refuses Switchboard's reads or writes.
+_REFUSED = {
+    "reads": "requests go on without the team's answers until it accepts them again",
+    "writes": "your answers, cool-downs and usage are not shared until it accepts them again",
+}
 
 
 class LinkState(StrEnum):
@@ -159,6 +171,7 @@ class RedisLink:
         self._keeper_wake: asyncio.Event | None = None
         self._notices: list[str] = []
         self._slow_said = False
+        self._refusing: set[str] = set()  # "reads", "writes": what Redis refuses right now
         self._closed = False
 
     # -- connection state ---------------------------------------------------------------------
@@ -230,6 +243,26 @@ class RedisLink:
             else:
                 self._give_back(connection)
                 self._came_up()
+
+    def _refused(self, what: str, error: ResponseError) -> None:
+        """Redis is there but answers `what` (reads or writes) with an error: an ACL denies a
+        command, it is out of memory, or it is a read-only replica. Said once per episode."""
+        if what in self._refusing:
+            log.debug("The team cache at %s refused %s again: %s", self.where, what, error)
+            return
+        self._refusing.add(what)
+        message = (
+            f"The team cache at {self.where} refuses Switchboard's {what} ({_refusal(error)}); "
+            f"{_REFUSED[what]}."
+        )
+        log.warning("%s", message)
+        log.debug("what the team cache answered: %s", error)
+        self._notices.append(message)
+
+    def _accepted(self, what: str) -> None:
+        if what in self._refusing:
+            self._refusing.discard(what)
+            log.info("The team cache at %s accepts Switchboard's %s again.", self.where, what)
 
     def take_notices(self) -> tuple[str, ...]:
         """Messages for the user, each handed out once."""
@@ -380,8 +413,9 @@ class RedisLink:
         self._give_back(connection)
         refused = next((r for r in replies if isinstance(r, ResponseError)), None)
         if refused is not None:
-            log.warning("The team cache at %s refused a read: %s", self.where, refused)
+            self._refused("reads", refused)
             return None
+        self._accepted("reads")
         return replies
 
     async def query(self, command: Callable[[Redis], Awaitable[T]]) -> T:
@@ -444,10 +478,10 @@ class RedisLink:
                     for write in batch:
                         write.add(pipe)
                     results = await pipe.execute(raise_on_error=False)
-        except ResponseError as exc:  # refused (a bad command, an out-of-memory Redis): not down
+        except ResponseError as exc:  # refused (an ACL, an out-of-memory Redis): not down
             for write in batch:
                 write.fail()
-            log.warning("The team cache at %s refused %d writes: %s", self.where, len(batch), exc)
+            self._refused("writes", exc)
             return
         except (RedisError, OSError, TimeoutError) as exc:
             for write in batch:
@@ -456,12 +490,12 @@ class RedisLink:
             return
         for write in batch:
             write.done()
-        errors = [r for r in results if isinstance(r, ResponseError)]
-        if errors:
+        refused = next((r for r in results if isinstance(r, ResponseError)), None)
+        if refused is not None:
             # A script error or an out-of-memory Redis: the writes are lost, Switchboard is not.
-            log.warning(
-                "The team cache at %s refused %d writes: %s", self.where, len(errors), errors[0]
-            )
+            self._refused("writes", refused)
+        else:
+            self._accepted("writes")
 
     async def drain(self, timeout_s: float) -> bool:
         """Wait (bounded) until every queued write has been sent; True if it was."""
@@ -538,6 +572,18 @@ async def _discard(*connections: AbstractConnection) -> None:
     for connection in connections:
         with contextlib.suppress(RedisError, OSError, RuntimeError):
             await connection.disconnect(nowait=True)
+
+
+def _refusal(error: ResponseError) -> str:
+    """Why Redis refused, in the user's terms (its own words name a command or a script)."""
+    if isinstance(error, NoPermissionError):
+        return "its ACL denies a command Switchboard needs"
+    if isinstance(error, OutOfMemoryError):
+        return "it is out of memory: maxmemory is reached and its policy evicts nothing"
+    if isinstance(error, ReadOnlyError):
+        return "it is a read-only replica"
+    lines = _reason(error).splitlines() or [""]
+    return lines[0] if len(lines[0]) <= 160 else lines[0][:157] + "..."
 
 
 def _reason(exc: BaseException) -> str:
