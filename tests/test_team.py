@@ -182,6 +182,39 @@ async def test_stale_if_error_is_served_from_redis(fake, member, source):
     assert outcomes(answer) == [("fast", "server_error"), ("backup", "server_error")]
 
 
+def run_clock_ahead(engine: Engine, seconds: float) -> None:
+    """Make `engine`'s wall clock run `seconds` ahead, as on a machine whose clock is wrong
+    (before its first await: the link reads the clock when it connects)."""
+    team = engine.gateway.team
+    assert team is not None and team.cache is not None and engine.gateway.cache is not None
+
+    def clock() -> float:
+        return time.time() + seconds
+
+    engine.gateway.cache._clock = clock
+    team.cache._clock = clock
+    team.link.wall = clock
+
+
+async def test_a_teammate_whose_clock_runs_ahead_cannot_keep_answers_fresh(
+    fake, member, source, raw
+):
+    fake.default("fast", Reply(FIXED))
+    alice = member("alice", cache={"ttl_s": 1.0})
+    run_clock_ahead(alice, 3600.0)
+    bob = member("bob", cache={"ttl_s": 1.0})
+    await alice.fix(source, 1, 1)
+    await settle(alice)
+    keys = alice.gateway.team.keys
+    [(_, created)] = await raw.zrange(keys.cache_index, 0, -1, withscores=True)
+    assert abs(created - time.time()) < 5  # dated on Redis's clock, not Alice's
+    await asyncio.sleep(1.2)
+    fake.default("fast", ServerError(503))
+    fake.default("backup", ServerError(503))
+    answer = await bob.fix(source, 1, 1)
+    assert answer.cache is CacheState.STALE  # not fresh for the hour Alice's clock is ahead
+
+
 async def test_shared_entries_expire(fake, member, source, raw):
     fake.default("fast", Reply(FIXED))
     alice = member("alice", cache={"ttl_s": 0.5, "shared_expire_s": 1.0})

@@ -142,7 +142,9 @@ class Team:
         if names and health is not None:
             for provider, raw in zip(self.providers, results[-1], strict=True):
                 health.observe(provider, raw)
-        return decode(key, results[0]) if want_entry and key is not None else None
+        if not want_entry or key is None:
+            return None
+        return decode(key, results[0], clock_offset_s=self.link.clock_offset_s, now=self.link.wall)
 
     def share(self, entry: CacheEntry) -> None:
         if self.cache is not None:

@@ -3,6 +3,8 @@
 Same keys (`cache_key`) and the same entries as the local store. Every entry expires
 `expire_s` after it was made (fresh for `ttl_s`, then kept as a stale-if-error fallback), and
 a Lua script keeps the namespace under its entry and byte caps, oldest entries out first.
+Entries are dated on Redis's clock, so that a member whose clock is wrong cannot make an answer
+look newer (and stay fresh longer) for everyone else.
 """
 
 from __future__ import annotations
@@ -72,22 +74,31 @@ return #members
 """
 
 
-def encode(entry: CacheEntry) -> str:
+def encode(entry: CacheEntry, *, clock_offset_s: float = 0.0) -> str:
+    """The entry as stored in Redis, its age on Redis's clock (ours plus `clock_offset_s`)."""
     return json.dumps(
         {
             "key": entry.key,
             "text": entry.text,
             "model": entry.model,
             "provider": entry.provider,
-            "created_at": entry.created_at,
+            "created_at": entry.created_at + clock_offset_s,
         },
         ensure_ascii=False,
         separators=(",", ":"),
     )
 
 
-def decode(key: str, raw: bytes | str | None) -> CacheEntry | None:
-    """The entry stored under `key`, or None for nothing or something unreadable."""
+def decode(
+    key: str,
+    raw: bytes | str | None,
+    *,
+    clock_offset_s: float = 0.0,
+    now: Callable[[], float] = time.time,
+) -> CacheEntry | None:
+    """The entry stored under `key`, or None for nothing or something unreadable. Its time is
+    brought back to our clock, and never later than now: an entry from the future would stay
+    fresh past its time."""
     if raw is None:
         return None
     try:
@@ -99,7 +110,7 @@ def decode(key: str, raw: bytes | str | None) -> CacheEntry | None:
             str(data["text"]),
             str(data["model"]),
             str(data["provider"]),
-            float(data["created_at"]),
+            min(float(data["created_at"]) - clock_offset_s, now()),
         )
     except (ValueError, KeyError, TypeError):
         log.debug("ignoring an unreadable team cache entry %s", key)
@@ -131,9 +142,9 @@ class SharedCache:
         if entry.size > self.max_bytes or expire_ms <= 0:
             return
         keys = self.keys
-        value = encode(entry)
 
         def add(pipe: Pipeline) -> None:
+            offset = self.link.clock_offset_s  # known once connected, which sending needs
             pipe.eval(
                 _PUT,
                 4,
@@ -142,13 +153,13 @@ class SharedCache:
                 keys.cache_sizes,
                 keys.cache_bytes,
                 entry.key,
-                value,
-                repr(entry.created_at),
+                encode(entry, clock_offset_s=offset),
+                repr(entry.created_at + offset),
                 expire_ms,
                 entry.size,
                 self.max_entries,
                 self.max_bytes,
-                repr(self._clock() - self.expire_s),
+                repr(self._clock() + offset - self.expire_s),
                 keys.entry_prefix,
             )
 

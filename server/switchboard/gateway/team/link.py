@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -149,6 +150,7 @@ class RedisLink:
         readers: int = _READERS,
         reconnect_min_s: float = 0.2,
         reconnect_max_s: float = 5.0,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
         self.where = where
@@ -157,6 +159,10 @@ class RedisLink:
         self.readers = readers
         self.state = LinkState.IDLE
         self.outages = 0
+        # Redis's clock minus this machine's, measured as connections open: times shared with
+        # the team are on Redis's clock, so one member's wrong clock does not mislead the rest.
+        self.clock_offset_s = 0.0
+        self.wall = wall
         self._reconnect_min_s = reconnect_min_s
         self._reconnect_max_s = reconnect_max_s
         self._queue: deque[Write] = deque()
@@ -277,10 +283,14 @@ class RedisLink:
         try:
             async with asyncio.timeout(self.io_timeout_s):
                 await connection.connect()
-                await _exchange(connection, [("PING",)])
+                asked = self.wall()
+                [now] = await _exchange(connection, [("TIME",)])
+                answered = self.wall()
         except BaseException:
             await _discard(connection)
             raise
+        if isinstance(now, list) and len(now) == 2:  # (an ACL may refuse TIME: keep the last)
+            self.clock_offset_s = int(now[0]) + int(now[1]) / 1e6 - (asked + answered) / 2
         return connection
 
     def _keep_readers(self) -> None:
