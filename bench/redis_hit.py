@@ -1,12 +1,13 @@
 """What a team-cache (Redis) hit costs over a local one, through `Gateway.ask`.
 
-    uv run python bench/redis_hit.py [--requests 2000]
+    uv run python bench/redis_hit.py [--requests 2000] [--tls]
 
 One member fills the team cache through a loopback redis-server; a second member, with its own
 empty local files, then asks each question twice in a row: the first ask is a Redis hit (its
 local cache misses), the second a local hit (memory). A third member keeps nothing in memory, so
 its second ask is a local SQLite hit. The kinds of hit are interleaved in one run, so machine
-noise falls on all of them alike. Prints p50/p99 per kind and the difference.
+noise falls on all of them alike. Prints p50/p99 per kind and the difference. `--tls` talks to
+the redis-server over TLS (rediss://, a private CA made with openssl).
 """
 
 from __future__ import annotations
@@ -60,14 +61,19 @@ def describe(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), p99
 
 
-async def run(requests: int) -> None:
+async def run(requests: int, tls: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp, FakeProvider() as fake:
         fake.default("fast", Reply("An answer of a typical hover's length. " * 12))
-        server = RedisServer(Path(tmp) / "redis").start()
+        if tls:
+            server = RedisServer.with_tls(Path(tmp) / "redis").start()
+        else:
+            server = RedisServer(Path(tmp) / "redis").start()
         try:
             # The default request-path budget (5 ms) would turn a slow outlier into a miss and
             # stop the run; measure the real cost of a hit instead.
-            budget = {"timeout_ms": 1000.0}
+            budget: dict[str, object] = {"timeout_ms": 1000.0}
+            if server.ca_file:
+                budget["ca_file"] = server.ca_file
             writer = member(Path(tmp) / "writer", fake.base_url, server.url, **budget)
             reader = member(Path(tmp) / "reader", fake.base_url, server.url, **budget)
             disk = member(
@@ -82,6 +88,7 @@ async def run(requests: int) -> None:
             for gateway in (reader, disk):  # warm connections and code paths
                 await gateway.ask(question(-1))
                 await gateway.ask(question(-1))
+            await asyncio.sleep(0.5)  # the links open their read connections in the background
             redis_ms, memory_ms, sqlite_ms = [], [], []
             for ask in asks:
                 redis_ms.append(await timed(reader, ask, CacheState.FRESH))
@@ -92,7 +99,8 @@ async def run(requests: int) -> None:
                 await gateway.aclose()
         finally:
             server.stop()
-    print(f"{requests} hits of each kind through Gateway.ask, interleaved, loopback Redis\n")
+    where = "loopback Redis over TLS" if tls else "loopback Redis"
+    print(f"{requests} hits of each kind through Gateway.ask, interleaved, {where}\n")
     print(f"{'hit':<22}{'p50 ms':>10}{'p99 ms':>10}")
     rows = [
         ("local (memory LRU)", memory_ms),
@@ -113,7 +121,9 @@ async def run(requests: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
-    asyncio.run(run(parser.parse_args().requests))
+    parser.add_argument("--tls", action="store_true", help="rediss:// instead of redis://")
+    args = parser.parse_args()
+    asyncio.run(run(args.requests, args.tls))
 
 
 if __name__ == "__main__":

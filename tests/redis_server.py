@@ -41,8 +41,27 @@ class RedisServer:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.extra = extra
         self.tls = tls
+        self.ca_file: str | None = None  # the CA bundle that signed a TLS server's certificate
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def with_tls(cls, directory: Path, *, extra: tuple[str, ...] = ()) -> RedisServer:
+        """A server that speaks only TLS, its certificate (for 127.0.0.1) from a private CA."""
+        certs = make_certificates(directory)
+        server = cls(
+            directory / "redis",
+            tls=True,
+            extra=(
+                "--tls-cert-file", str(certs["cert"]),
+                "--tls-key-file", str(certs["key"]),
+                "--tls-ca-cert-file", str(certs["ca"]),
+                "--tls-auth-clients", "no",
+                *extra,
+            ),
+        )  # fmt: skip
+        server.ca_file = str(certs["ca"])
+        return server
 
     @property
     def url(self) -> str:
@@ -103,3 +122,24 @@ class RedisServer:
         """Start again on the same port, empty."""
         self.stop()
         return self.start()
+
+
+def make_certificates(directory: Path) -> dict[str, Path]:
+    """A private CA and a server certificate for 127.0.0.1, made with openssl."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    directory.mkdir(parents=True, exist_ok=True)
+    files = {name: directory / f"{name}.pem" for name in ("ca", "ca-key", "cert", "key")}
+    steps = [
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
+         "-keyout", files["ca-key"], "-out", files["ca"]],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+         "-keyout", files["key"], "-out", directory / "server.csr"],
+        ["x509", "-req", "-in", directory / "server.csr", "-CA", files["ca"],
+         "-CAkey", files["ca-key"], "-CAcreateserial", "-days", "2",
+         "-extfile", directory / "san.cnf", "-out", files["cert"]],
+    ]  # fmt: skip
+    (directory / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    for step in steps:
+        subprocess.run(["openssl", *map(str, step)], check=True, capture_output=True)
+    return files

@@ -7,9 +7,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import redis.asyncio
@@ -590,42 +588,11 @@ async def _assert_reads_keep_to_the_budget(team, proxy: LatencyProxy) -> None:
 # -- TLS ----------------------------------------------------------------------------------------
 
 
-def _make_certificates(directory: Path) -> dict[str, Path]:
-    """A private CA and a server certificate for 127.0.0.1, made with openssl."""
-    if subprocess.run(["openssl", "version"], capture_output=True).returncode != 0:
-        pytest.skip("openssl is not installed")
-    files = {name: directory / f"{name}.pem" for name in ("ca", "ca-key", "cert", "key")}
-    steps = [
-        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
-         "-keyout", files["ca-key"], "-out", files["ca"]],
-        ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
-         "-keyout", files["key"], "-out", directory / "server.csr"],
-        ["x509", "-req", "-in", directory / "server.csr", "-CA", files["ca"],
-         "-CAkey", files["ca-key"], "-CAcreateserial", "-days", "2",
-         "-extfile", directory / "san.cnf", "-out", files["cert"]],
-    ]  # fmt: skip
-    (directory / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
-    for step in steps:
-        subprocess.run(["openssl", *map(str, step)], check=True, capture_output=True)
-    return files
-
-
 @pytest.fixture
 def tls(tmp_path):
     """A redis-server that speaks only TLS, with a certificate from a private CA."""
     require_redis_server()
-    certs = _make_certificates(tmp_path)
-    server = RedisServer(
-        tmp_path / "redis-tls",
-        tls=True,
-        extra=(
-            "--tls-cert-file", str(certs["cert"]),
-            "--tls-key-file", str(certs["key"]),
-            "--tls-ca-cert-file", str(certs["ca"]),
-            "--tls-auth-clients", "no",
-        ),
-    ).start()  # fmt: skip
-    server.ca_file = str(certs["ca"])
+    server = RedisServer.with_tls(tmp_path / "tls").start()
     yield server
     server.stop()
 
