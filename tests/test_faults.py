@@ -31,6 +31,7 @@ from tests.fake_provider import (
     Drip,
     Echo,
     EmptyContent,
+    FakeProvider,
     HangAfterHeaders,
     Malformed,
     ModelNotFound,
@@ -226,40 +227,62 @@ def test_cli_falls_back_from_each_fault(tmp_path, fake, fault, task):
     ROWS.append(Row(fault, task, "cli", f"backup answered ({first['outcome']})", elapsed))
 
 
+class Outage:
+    """Both models' provider, at one address, either healthy or failing with `fault`: the
+    same config sees it go down, come back and go down again, as a user's would."""
+
+    def __init__(self, fake, fault: str) -> None:
+        self.fake = fake
+        self.fault = FAULTS[fault]
+        self.port = unused_tcp_port()
+        special = isinstance(self.fault, str)
+        self.url = f"http://127.0.0.1:{self.port}/v1" if special else fake.base_url
+
+    @contextlib.contextmanager
+    def up(self) -> Iterator[None]:
+        if isinstance(self.fault, str):
+            with FakeProvider(port=self.port) as healthy:
+                healthy.default(None, Echo(good_answer))
+                yield
+        else:
+            self.fake.default("fast", Echo(good_answer))
+            self.fake.default("backup", Echo(good_answer))
+            yield
+
+    @contextlib.contextmanager
+    def down(self) -> Iterator[None]:
+        if self.fault == "blackhole":
+            with blackhole(port=self.port):
+                yield
+        elif self.fault == "refused":
+            yield  # nothing listens there
+        else:
+            self.fake.default("fast", self.fault)
+            self.fake.default("backup", self.fault)
+            yield
+
+
 @pytest.mark.parametrize("task", TASKS)
 @pytest.mark.parametrize("fault", FAULTS)
 def test_cli_everything_down_serves_stale_or_says_why(tmp_path, fake, fault, task):
     (tmp_path / "calc.py").write_text(CODE)
-    with primary_at(fake, fault) as primary:
-        # Both models fail the same way: first with nothing cached, then with a stale entry.
-        backup_fault = FAULTS[fault]
-        if isinstance(backup_fault, str):
-            backup_url = primary
-        else:
-            fake.default("backup", backup_fault)
-            backup_url = fake.base_url
-        config = write_config(
-            tmp_path, primary, backup_url, fault, cache={"ttl_s": 0}, backup_timeout=True
-        )
+    outage = Outage(fake, fault)
+    config = write_config(
+        tmp_path, outage.url, outage.url, fault, cache={"ttl_s": 0}, backup_timeout=True
+    )
+    with outage.down():  # nothing cached yet
         result, elapsed = run_cli(tmp_path, config, task)
-        assert result.returncode == 3
-        # One sentence; a rejected key is also announced, once per provider.
-        *notices, error = result.stderr.strip().splitlines()
-        assert "could answer" in error
-        assert all("rejected the API key" in notice for notice in notices)
-        assert json.loads(result.stdout)["served_by"] is None
-        ROWS.append(Row(fault, task, "cli", "all down, nothing cached: exit 3", elapsed))
+    assert result.returncode == 3
+    # One sentence; a rejected key is also announced, once per provider.
+    *notices, error = result.stderr.strip().splitlines()
+    assert "could answer" in error
+    assert all("rejected the API key" in notice for notice in notices)
+    assert json.loads(result.stdout)["served_by"] is None
+    ROWS.append(Row(fault, task, "cli", "all down, nothing cached: exit 3", elapsed))
 
-        healthy = write_config(tmp_path, fake.base_url, fake.base_url, "none", cache={"ttl_s": 0})
-        fake.default("fast", Echo(good_answer))
-        fake.default("backup", Echo(good_answer))
-        assert run_cli(tmp_path, healthy, task)[0].returncode == 0
-        if not isinstance(backup_fault, str):
-            fake.default("fast", backup_fault)
-            fake.default("backup", backup_fault)
-        config = write_config(
-            tmp_path, primary, backup_url, fault, cache={"ttl_s": 0}, backup_timeout=True
-        )
+    with outage.up():
+        assert run_cli(tmp_path, config, task)[0].returncode == 0
+    with outage.down():  # down again: the entry (already stale, ttl 0) is served
         result, elapsed = run_cli(tmp_path, config, task)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -347,28 +370,22 @@ async def test_language_server_falls_back_from_each_fault(tmp_path, fake, sessio
 async def test_language_server_everything_down_serves_stale_or_says_why(
     tmp_path, fake, session_for, fault
 ):
-    # Both models fail the same way. First a healthy session answers each task once, so the
-    # cache holds an (immediately stale) entry for calc.py and nothing for other.py.
-    fake.default("fast", Echo(good_answer))
-    fake.default("backup", Echo(good_answer))
-    healthy = await start_session(
-        tmp_path, write_config(tmp_path, fake.base_url, fake.base_url, "none")
+    # First a healthy session answers each task once, so the cache holds an (immediately
+    # stale) entry for calc.py and nothing for other.py. Then the provider goes down.
+    outage = Outage(fake, fault)
+    config = write_config(
+        tmp_path, outage.url, outage.url, fault, cache={"ttl_s": 0}, backup_timeout=True
     )
-    try:
-        uri = healthy.open("calc.py", CODE)
-        for task in TASKS:
-            await run_lsp_task(healthy, uri, task)
-    finally:
-        await stop_session(healthy)
+    with outage.up():
+        healthy = await start_session(tmp_path, config)
+        try:
+            uri = healthy.open("calc.py", CODE)
+            for task in TASKS:
+                await run_lsp_task(healthy, uri, task)
+        finally:
+            await stop_session(healthy)
 
-    with primary_at(fake, fault) as primary:
-        backup_url = primary
-        if not isinstance(FAULTS[fault], str):
-            fake.default("backup", FAULTS[fault])
-            backup_url = fake.base_url
-        config = write_config(
-            tmp_path, primary, backup_url, fault, cache={"ttl_s": 0}, backup_timeout=True
-        )
+    with outage.down():
         session = await session_for(config)
         baseline = (await session.command("switchboard.stats"))["runtime"]["tasks"]
         uri = session.open("calc.py", CODE)

@@ -92,10 +92,13 @@ class Blackhole:
 
 
 @contextlib.contextmanager
-def blackhole(host: str = "127.0.0.1") -> Iterator[Blackhole]:
-    """A TCP listener that accepts connections and never answers; closed on exit."""
+def blackhole(host: str = "127.0.0.1", port: int = 0) -> Iterator[Blackhole]:
+    """A TCP listener that accepts connections and never answers; closed on exit.
+
+    ``port`` may name one a provider just left (a server that went silent at its address)."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind((host, 0))
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
     listener.listen(128)
     listener.settimeout(0.05)  # lets the accept loop notice the exit promptly
     hole = Blackhole(host, listener.getsockname()[1])
