@@ -1,11 +1,31 @@
-"""The model gateway: providers, routing, cache and usage. Knows nothing of editors or LSP."""
+"""The model gateway: providers, routing, cache and usage. Knows nothing of editors or LSP.
 
+`Gateway` itself, which brings in the HTTP stack, is loaded on first use: the language server
+names the gateway's data types while it starts, and answers `initialize` before loading it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .answers import Answer, Ask, CacheState, NoAnswer, describe_attempts
 from .cache import CacheEntry, CacheStore, ResponseCache, SqliteStore, cache_key
-from .gateway import Answer, Ask, CacheState, Gateway, NoAnswer, describe_attempts
-from .outcomes import Completion, InvalidAnswer, Outcome, ProviderError, TokenUsage
-from .router import AllFailed, Attempt
+from .outcomes import Attempt, Completion, InvalidAnswer, Outcome, ProviderError, TokenUsage
+from .router import AllFailed
 from .usage import ModelStats, UsageLog
 from .wire import Message, Prompt
+
+if TYPE_CHECKING:
+    from .gateway import Gateway
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Gateway":
+        from .gateway import Gateway
+
+        return Gateway
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AllFailed",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class Outcome(StrEnum):
@@ -150,3 +150,25 @@ class RequestRejected(ProviderError):
 
 class InvalidAnswer(Exception):
     """A well-formed completion whose content the task cannot use (raised by task parsers)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One candidate's turn at a request: which model, how it ended, how long it took."""
+
+    model: str
+    provider: str
+    outcome: Outcome
+    ms: float
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "model": self.model,
+            "provider": self.provider,
+            "outcome": self.outcome.value,
+            "ms": round(self.ms, 1),
+        }
+        if self.detail:
+            data["detail"] = self.detail
+        return data

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -22,13 +21,6 @@ from .wire import Prompt, StreamAssembler, error_code, error_message, parse_comp
 # Error bodies are read only this far: a misbehaving server must not make us buffer megabytes.
 _MAX_ERROR_BODY = 16 * 1024
 _MAX_ANSWER_BODY = 8 * 1024 * 1024
-
-
-def resolve_api_key(provider: ProviderConfig, environ: Mapping[str, str]) -> str | None:
-    """The provider's key: from its environment variable, else from the user's config file."""
-    if provider.api_key_env and environ.get(provider.api_key_env):
-        return environ[provider.api_key_env]
-    return provider.api_key
 
 
 class ProviderClient:

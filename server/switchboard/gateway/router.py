@@ -13,11 +13,12 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ..config import Config, ModelConfig, TaskConfig
 from .health import Gate, HealthBoard
 from .outcomes import (
+    Attempt,
     Completion,
     InvalidAnswer,
     Outcome,
@@ -26,9 +27,11 @@ from .outcomes import (
     TokenUsage,
 )
 from .policy import estimate_tokens, fits_window, hedge_delay
-from .provider import ProviderClient
 from .usage import UsageLog
 from .wire import Prompt
+
+if TYPE_CHECKING:
+    from .provider import ProviderClient
 
 T = TypeVar("T")
 
@@ -39,26 +42,6 @@ log = logging.getLogger(__name__)
 _MIN_ATTEMPT_S = 1.0
 # How often a request waiting on another's probe of a recovering provider looks again.
 _PROBE_POLL_S = 0.02
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    model: str
-    provider: str
-    outcome: Outcome
-    ms: float
-    detail: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "model": self.model,
-            "provider": self.provider,
-            "outcome": self.outcome.value,
-            "ms": round(self.ms, 1),
-        }
-        if self.detail:
-            data["detail"] = self.detail
-        return data
 
 
 @dataclass(frozen=True, slots=True)

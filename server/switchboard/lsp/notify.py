@@ -18,10 +18,9 @@ from typing import Any, Protocol
 from lsprotocol import types
 
 from ..gateway import Answer, CacheState, NoAnswer, Outcome, describe_attempts
+from .names import STATUS_METHOD
 
 log = logging.getLogger(__name__)
-
-STATUS_METHOD = "switchboard/status"
 
 
 class Messenger(Protocol):

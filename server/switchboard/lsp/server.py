@@ -2,6 +2,10 @@
 
 Handlers here stay thin; the work is in `features/` (editor behaviour) and in the engine (the
 one path to the models). Nothing in the LSP layer makes routing decisions.
+
+An editor waits for `initialize` before it shows anything of the server, so the engine (the
+gateway, its HTTP stack, the cache files) and the features are loaded just after it is
+answered, when `initialized` arrives, not before.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -19,25 +23,31 @@ from pygls.uris import to_fs_path
 
 from .. import __version__
 from ..config import Config
+from ..config.secrets import secret_values
 from ..config.workspace import apply_overlay, load_project_overlay
-from ..engine import Engine
-from ..gateway import Answer, Ask, NoAnswer
-from ..gateway.provider import resolve_api_key
 from ..logs import ScrubSecrets, setup_logging
 from .documents import Document, DocumentStore, LineShift
-from .features import code_actions, hover
-from .features.review import ReviewFeature
-from .notify import Notifier
+from .names import (
+    APPLY_COMMAND,
+    CLEAR_CACHE_COMMAND,
+    CODE_ACTION_KINDS,
+    REVIEW_COMMAND,
+    SECTION,
+    STATS_COMMAND,
+)
 from .protocol import SwitchboardProtocol
 from .settings import EditorSettings, parse_settings
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+    from ..gateway import Answer, Ask
+    from .features.hover import HoverBudget
+    from .features.review import ReviewFeature
+    from .notify import Notifier
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-SECTION = "switchboard"
-STATS_COMMAND = "switchboard.stats"
-CLEAR_CACHE_COMMAND = "switchboard.clearCache"
 
 
 class SwitchboardServer(LanguageServer):
@@ -49,18 +59,62 @@ class SwitchboardServer(LanguageServer):
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
         )
         self.user_config = config  # the user's own file: the only trusted source of providers
-        self.engine = Engine.create(config, environ=environ)
+        self.config = config  # with the workspace's and editor's overlays applied
+        self.root: Path | None = None
         self.documents = DocumentStore()
         self.settings = EditorSettings()
-        self.notifier = Notifier(self)
-        self.review = ReviewFeature(self)
-        self.hover_budget = hover.HoverBudget()
+        self._environ = environ
+        self._engine: Engine | None = None
+        self._notifier: Notifier | None = None
+        self._review: ReviewFeature | None = None
+        self._hover_budget: HoverBudget | None = None
         self._project_overlay: Mapping[str, Any] = {}
         self._editor_overlay: Mapping[str, Any] = {}
         self._initial_settings: Any = None
         self._warned: set[str] = set()
         self._background: set[asyncio.Task[Any]] = set()
         self._settings_pulled: asyncio.Event | None = None
+
+    # -- parts loaded after `initialize` (see the module's docstring) --------------------------
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from ..engine import Engine
+
+            self._engine = Engine.create(self.config, environ=self._environ, root=self.root)
+        return self._engine
+
+    @property
+    def notifier(self) -> Notifier:
+        if self._notifier is None:
+            from .notify import Notifier
+
+            self._notifier = Notifier(self)
+        return self._notifier
+
+    @property
+    def review(self) -> ReviewFeature:
+        if self._review is None:
+            from .features.review import ReviewFeature
+
+            self._review = ReviewFeature(self)
+        return self._review
+
+    @property
+    def hover_budget(self) -> HoverBudget:
+        if self._hover_budget is None:
+            from .features.hover import HoverBudget
+
+            self._hover_budget = HoverBudget()
+        return self._hover_budget
+
+    def warm_up(self) -> None:
+        """Load the engine and the features now, so the first request does not pay for it."""
+        from .features import code_actions, hover, review  # noqa: F401
+
+        self.engine.gateway.warm()  # the team's Redis connects in the background
+        _ = self.notifier, self.review, self.hover_budget
 
     # -- what the client can do -------------------------------------------------------------
 
@@ -105,13 +159,15 @@ class SwitchboardServer(LanguageServer):
             self.show(types.MessageType.Warning, message)
 
     def first_model(self, route: str) -> str | None:
-        chain = self.engine.config.route(route)
+        chain = self.config.route(route)
         return chain[0] if chain else None
 
     async def ask(self, ask: Ask[T]) -> Answer[T]:
         """The engine's answer, with the editor kept informed: the status while it works (and
         back to idle if the request is cancelled), one message per outage. Raises NoAnswer,
         already reported to the user."""
+        from ..gateway import NoAnswer
+
         self.notifier.working(ask.task, self.first_model(ask.route))
         try:
             answer = await self.engine.ask(ask)
@@ -127,7 +183,9 @@ class SwitchboardServer(LanguageServer):
     # -- configuration --------------------------------------------------------------------------
 
     def set_root(self, root: Path | None) -> None:
-        self.engine.root = root
+        self.root = root
+        if self._engine is not None:
+            self._engine.root = root
         if root is not None:
             overlay, error = load_project_overlay(root)
             if error:
@@ -157,7 +215,9 @@ class SwitchboardServer(LanguageServer):
         config, more = apply_overlay(config, self._editor_overlay, "editor settings")
         for warning in (*warnings, *more):
             self.warn_once(f"Switchboard: {warning}")
-        self.engine.reconfigure(config)
+        self.config = config
+        if self._engine is not None:
+            self._engine.reconfigure(config)
 
     async def settled(self) -> None:
         """Wait (briefly) for the first settings pull: clients may send requests before the
@@ -207,10 +267,12 @@ class SwitchboardServer(LanguageServer):
     # -- document hooks (called by the protocol) ----------------------------------------------
 
     def document_changed(self, document: Document, shifts: list[LineShift]) -> None:
-        self.review.document_changed(document, shifts)
+        if self._review is not None:  # no review, no findings to move
+            self._review.document_changed(document, shifts)
 
     def document_closed(self, uri: str) -> None:
-        self.review.document_closed(uri)
+        if self._review is not None:
+            self._review.document_closed(uri)
 
     def spawn(self, coroutine: Any) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -220,7 +282,8 @@ class SwitchboardServer(LanguageServer):
     async def close(self) -> None:
         for task in list(self._background):
             task.cancel()
-        await self.engine.aclose()
+        if self._engine is not None:
+            await self._engine.aclose()
 
 
 _SETTINGS_WAIT_S = 2.0
@@ -246,8 +309,8 @@ def build_server(config: Config, *, environ: Mapping[str, str] | None = None) ->
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: SwitchboardServer, params: types.InitializedParams) -> None:
-        ls.engine.gateway.warm()  # the gateway was made before the event loop ran
         ls.start_pulling_settings()
+        ls.warm_up()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(
@@ -261,18 +324,24 @@ def build_server(config: Config, *, environ: Mapping[str, str] | None = None) ->
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(code_action_kinds=code_actions.KINDS, resolve_provider=True),
+        types.CodeActionOptions(code_action_kinds=CODE_ACTION_KINDS, resolve_provider=True),
     )
     def code_action(ls: SwitchboardServer, params: types.CodeActionParams):
+        from .features import code_actions
+
         return code_actions.list_actions(ls, params)
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def code_action_resolve(ls: SwitchboardServer, action: types.CodeAction):
+        from .features import code_actions
+
         await ls.settled()
         return await code_actions.resolve_action(ls, action)
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     async def on_hover(ls: SwitchboardServer, params: types.HoverParams):
+        from .features import hover
+
         await ls.settled()
         return await hover.hover(ls, params)
 
@@ -281,13 +350,15 @@ def build_server(config: Config, *, environ: Mapping[str, str] | None = None) ->
         if ls.settings.review.on_save and ls.documents.get(params.text_document.uri):
             ls.spawn(ls.review.run(params.text_document.uri))
 
-    @server.command(code_actions.REVIEW_COMMAND)
+    @server.command(REVIEW_COMMAND)
     async def review(ls: SwitchboardServer, uri: Any = None, *_: Any) -> dict[str, Any]:
         await ls.settled()
         return await ls.review.run(uri)
 
-    @server.command(code_actions.APPLY_COMMAND)
+    @server.command(APPLY_COMMAND)
     async def apply_action(ls: SwitchboardServer, data: Any = None, *_: Any) -> bool:
+        from .features import code_actions
+
         await ls.settled()
         return await code_actions.apply_action(ls, data)
 
@@ -371,10 +442,9 @@ class ShownInEditor(logging.Filter):
 def serve(config: Config, *, tcp: str | None = None) -> int:
     """Run the language server until the client exits it."""
     server = build_server(config)
-    keys = [k for p in config.providers.values() if (k := resolve_api_key(p, os.environ))]
     handler = LspLogHandler(server)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    handler.addFilter(ScrubSecrets(keys))
+    handler.addFilter(ScrubSecrets(secret_values(config, os.environ)))
     logging.getLogger("switchboard").addHandler(handler)
     for existing in logging.getLogger().handlers:  # the stderr handler from setup_logging
         existing.addFilter(ShownInEditor())

@@ -20,6 +20,7 @@ from ...gateway import NoAnswer
 from ...tasks import ExcludedFile, LineReplacement
 from ...tasks.edits import relocate
 from ..edits import workspace_edit
+from ..names import APPLY_COMMAND, REVIEW_COMMAND
 from ..positions import from_client
 
 if TYPE_CHECKING:
@@ -27,13 +28,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-APPLY_COMMAND = "switchboard.applyAction"
-REVIEW_COMMAND = "switchboard.review"
-KINDS = [
-    types.CodeActionKind.QuickFix,
-    types.CodeActionKind.RefactorRewrite,
-    types.CodeActionKind.Source,
-]
 _TITLE_CHARS = 80
 
 

@@ -1,0 +1,21 @@
+"""The names editors rely on (DESIGN.md's language server surface), in one place."""
+
+from __future__ import annotations
+
+from lsprotocol import types
+
+SECTION = "switchboard"  # the settings section
+
+REVIEW_COMMAND = "switchboard.review"
+STATS_COMMAND = "switchboard.stats"
+CLEAR_CACHE_COMMAND = "switchboard.clearCache"
+# For clients without codeAction/resolve: computes an action's edit and applies it.
+APPLY_COMMAND = "switchboard.applyAction"
+
+STATUS_METHOD = "switchboard/status"  # what the gateway is doing, for a status bar
+
+CODE_ACTION_KINDS = [
+    types.CodeActionKind.QuickFix,
+    types.CodeActionKind.RefactorRewrite,
+    types.CodeActionKind.Source,
+]
