@@ -336,6 +336,17 @@ async def run_lsp_task(session, uri: str, task: str) -> tuple[Any, float]:
     return result, time.monotonic() - started
 
 
+def check_lsp_answer(session, uri: str, task: str, result: Any) -> None:
+    """The task's answer reached the editor whole: the edit, the explanation, the finding."""
+    if task == "fix":
+        _, edits = edits_of(result.edit, uri)
+        assert apply_text_edits(CODE, edits) == FIXED_CODE
+    elif task == "explain":
+        assert result.contents.value.startswith("`add` subtracts its arguments.")
+    else:
+        assert [d.range.start.line for d in session.client.diagnostics[uri]] == [1]
+
+
 @pytest.mark.parametrize("fault", FAULTS)
 async def test_language_server_falls_back_from_each_fault(tmp_path, fake, session_for, fault):
     fake.default("backup", Echo(good_answer))
@@ -346,15 +357,11 @@ async def test_language_server_falls_back_from_each_fault(tmp_path, fake, sessio
         for task in TASKS:
             result, elapsed = await run_lsp_task(session, uri, task)
             assert elapsed < DEADLINE_S + 2
-            if task == "fix":
-                _, edits = edits_of(result.edit, uri)
-                assert apply_text_edits(CODE, edits) == FIXED_CODE
-            elif task == "explain":
-                assert result.contents.value.startswith("`add` subtracts its arguments.")
+            check_lsp_answer(session, uri, task, result)
+            if task == "explain":
                 assert "backup (q)" in result.contents.value
-            else:
+            elif task == "review":
                 assert result["served_by"]["model"] == "backup"
-                assert [d.range.start.line for d in session.client.diagnostics[uri]] == [1]
             ROWS.append(Row(fault, task, "lsp", "backup answered", elapsed))
         stats = await session.command("switchboard.stats")
     assert stats["runtime"]["tasks"] <= baseline + 1, stats["runtime"]
@@ -392,15 +399,11 @@ async def test_language_server_everything_down_serves_stale_or_says_why(
         for task in TASKS:
             result, elapsed = await run_lsp_task(session, uri, task)
             assert elapsed < DEADLINE_S + 2
-            if task == "fix":
-                _, edits = edits_of(result.edit, uri)
-                assert apply_text_edits(CODE, edits) == FIXED_CODE
-            elif task == "explain":
-                assert result.contents.value.startswith("`add` subtracts its arguments.")
+            check_lsp_answer(session, uri, task, result)
+            if task == "explain":
                 assert result.contents.value.endswith("stale cache: no model could answer*")
-            else:
+            elif task == "review":
                 assert result["cache"] == "stale"
-                assert [d.range.start.line for d in session.client.diagnostics[uri]] == [1]
             ROWS.append(Row(fault, task, "lsp", "all down: stale cache served", elapsed))
 
         other = session.open("other.py", CODE.replace("add", "plus"))

@@ -379,18 +379,27 @@ async def test_everything_down_serves_stale_with_one_message(start, fake):
     assert "stale" in message.message
 
 
+async def resolve_while_editing(
+    session, fake, uri: str, diag: types.Diagnostic, version: int, where: types.Range, text: str
+) -> types.CodeAction:
+    """Resolve the fix for `diag`, replacing `where` with `text` (as `version`) while the
+    model is answering."""
+    fix = await session.quick_fix(uri, diag)
+    asked = len(fake.requests)
+    pending = asyncio.ensure_future(session.client.code_action_resolve_async(fix))
+    await asyncio.to_thread(fake.wait_for_requests, asked + 1)
+    session.change(uri, version, types.TextDocumentContentChangePartial(range=where, text=text))
+    return await pending
+
+
 async def test_a_document_edited_during_resolve_never_gets_a_misplaced_edit(start, fake):
     fake.default("fast", Reply(FIXED, delay=0.5))
     session = await start()
     uri = session.open("calc.py", CODE)
-    fix = await session.quick_fix(uri, diagnostic(1))
-    pending = asyncio.ensure_future(session.client.code_action_resolve_async(fix))
-    await asyncio.to_thread(fake.wait_for_requests, 1)
     # Two lines are added above while the model works: the edit must move with the code.
-    session.change(
-        uri, 2, types.TextDocumentContentChangePartial(range=rng(0, 0, 0, 0), text="import os\n\n")
+    resolved = await resolve_while_editing(
+        session, fake, uri, diagnostic(1), 2, rng(0, 0, 0, 0), "import os\n\n"
     )
-    resolved = await pending
     version, edits = edits_of(resolved.edit, uri)
     assert version == 2
     expected = "import os\n\n" + CODE.replace("a - b", "a + b")
@@ -398,13 +407,9 @@ async def test_a_document_edited_during_resolve_never_gets_a_misplaced_edit(star
 
     # Now the target line itself changes during the resolve: no edit, and the user is told.
     fake.default("fast", Reply("```python\ndef add(a, b):\n    return b + a\n```", delay=0.5))
-    fix = await session.quick_fix(uri, diagnostic(3, "other"))
-    pending = asyncio.ensure_future(session.client.code_action_resolve_async(fix))
-    await asyncio.to_thread(fake.wait_for_requests, 2)
-    session.change(
-        uri, 3, types.TextDocumentContentChangePartial(range=rng(3, 11, 3, 16), text="a * b")
+    resolved = await resolve_while_editing(
+        session, fake, uri, diagnostic(3, "other"), 3, rng(3, 11, 3, 16), "a * b"
     )
-    resolved = await pending
     assert resolved.edit is None
     await session.wait_for(lambda: any("changed" in m.message for m in session.client.messages))
 
@@ -418,13 +423,9 @@ async def test_an_answer_never_lands_on_a_look_alike_line(start, fake):
     fake.default("fast", Reply("```python\n    return a + b\n```", delay=0.5))
     session = await start()
     uri = session.open("twins.py", TWINS)
-    fix = await session.quick_fix(uri, diagnostic(1))
-    pending = asyncio.ensure_future(session.client.code_action_resolve_async(fix))
-    await asyncio.to_thread(fake.wait_for_requests, 1)
-    session.change(
-        uri, 2, types.TextDocumentContentChangePartial(range=rng(1, 13, 1, 14), text="*")
+    resolved = await resolve_while_editing(
+        session, fake, uri, diagnostic(1), 2, rng(1, 13, 1, 14), "*"
     )
-    resolved = await pending
     assert resolved.edit is None
     await session.wait_for(lambda: any("changed" in m.message for m in session.client.messages))
 
