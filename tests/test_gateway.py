@@ -350,6 +350,34 @@ async def test_waiters_give_up_when_the_probe_fails_and_recovery_is_past_the_dea
     assert time.monotonic() - started < 1.4
 
 
+async def test_a_provider_that_recovers_while_a_request_tries_elsewhere_is_used(
+    fake, engine_for, source
+):
+    # `fast` trips its breaker; a hover-like request waits and probes it (the probe takes
+    # 0.4 s and succeeds). Meanwhile a fix skips `fast` (probe taken), and its `backup` fails:
+    # by then `fast` is healthy again, and the fix must use it rather than give up.
+    fake.script("fast", ServerError(503), Reply("explained", delay=0.4), Reply(FIXED))
+    fake.script("backup", ServerError(503, delay=0.5))
+    engine = engine_for(
+        fake,
+        routes={"fix": ["fast", "backup"], "explain": ["fast"], "review": ["fast"]},
+        breaker={"failure_threshold": 1, "cooldown_s": 0.3},
+        tasks={"fix": {"deadline_s": 5}, "explain": {"hedge": False, "deadline_s": 5}},
+    )
+    with pytest.raises(NoAnswer):
+        await engine.explain(source, 0)
+    probe = asyncio.create_task(engine.explain(source, 1))
+    await asyncio.to_thread(fake.wait_for_requests, 2)  # the probe is out
+    fixed = await engine.fix(source, 1, 1)
+    assert (await probe).model == "fast"
+    assert fixed.model == "fast"
+    assert [a.outcome.value for a in fixed.attempts] == [
+        "skipped_open_breaker",
+        "server_error",
+        "ok",
+    ]
+
+
 async def test_a_retry_after_beyond_the_deadline_fails_at_once(fake, engine_for, source):
     fake.script("fast", RateLimited(retry_after=60))
     engine = engine_for(

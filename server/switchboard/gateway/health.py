@@ -63,6 +63,10 @@ class HealthBoard:
             return Gate.PROBE
         return Gate.OPEN_FOR_TRAFFIC
 
+    def disabled(self, provider: str) -> bool:
+        """Whether the provider's key was rejected (it is not tried again)."""
+        return self.state(provider).disabled_reason is not None
+
     def recovers_at(self, provider: str) -> float | None:
         """When a cooling provider may next be tried; None if it is usable or disabled."""
         health = self.state(provider)

@@ -296,10 +296,13 @@ class _Run(Generic[T]):
         Only one request probes a recovering provider; others waiting for it wait for the
         probe's verdict (a success opens it to all, a failure cools it down again)."""
         health = self.router.health
+        now = self.router._clock()
+        # A provider whose cool-down ended meanwhile (another request's probe succeeded)
+        # recovers now: it is the best candidate, not one to drop.
         recoveries = [
-            (at, candidate)
+            (health.recovers_at(candidate.model.provider) or now, candidate)
             for candidate in self._cooling
-            if (at := health.recovers_at(candidate.model.provider)) is not None
+            if not health.disabled(candidate.model.provider)
         ]
         self._cooling.clear()
         if not recoveries:
@@ -313,15 +316,15 @@ class _Run(Generic[T]):
                 if at + _MIN_ATTEMPT_S > self._deadline_at:
                     return None
                 await asyncio.sleep(at - now)
-            elif now + _MIN_ATTEMPT_S > self._deadline_at:
-                return None
             gate = health.gate(provider, self.router._clock())
             if gate is Gate.DISABLED:
                 return None
             if gate is not Gate.COOLING_DOWN:
                 return candidate, gate is Gate.PROBE
-            if at is None or at <= now:
-                await asyncio.sleep(_PROBE_POLL_S)  # another request holds the probe
+            # Another request holds the probe: wait for its verdict while that can still pay.
+            if self.router._clock() + _MIN_ATTEMPT_S > self._deadline_at:
+                return None
+            await asyncio.sleep(_PROBE_POLL_S)
 
     async def _cancel_in_flight(self) -> None:
         if not self._in_flight:
