@@ -685,6 +685,10 @@ def test_the_url_can_come_from_the_environment(tmp_path):
         ({"url": "redis://127.0.0.1:63x79/0"}, "cache.url: has an invalid port"),
         ({"url": "rediss://cache.example.com:70000"}, "cache.url: has an invalid port"),
         ({"url": "redis://127.0.0.1:0"}, "cache.url: has an invalid port"),
+        (
+            {"url": "rediss://cache.example.com", "ca_file": "/nonexistent/team-ca.pem"},
+            "cache.ca_file: /nonexistent/team-ca.pem is not a readable file",
+        ),
     ],
 )
 def test_team_settings_are_validated(tmp_path, cache, problem):

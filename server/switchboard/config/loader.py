@@ -284,6 +284,8 @@ def _team_problems(config: Config, environ: Mapping[str, str]):
             yield f"cache.url_env: ${cache.url_env} {problem}"
     if cache.namespace is not None and not _NAMESPACE.fullmatch(cache.namespace):
         yield "cache.namespace: use 1 to 64 letters, digits, '.', '_' or '-'"
+    if cache.ca_file is not None and not Path(cache.ca_file).is_file():
+        yield f"cache.ca_file: {cache.ca_file} is not a readable file"
     for key in ("timeout_ms", "connect_timeout_ms", "shared_expire_s"):
         value = getattr(cache, key)
         if value is not None and value <= 0:

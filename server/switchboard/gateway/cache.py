@@ -168,10 +168,7 @@ class SqliteStore:
                         entry.size,
                     ),
                 )
-                self._db.executemany(
-                    "UPDATE entries SET used_at = ? WHERE key = ?",
-                    [(at, key) for key, at in touched.items() if key != entry.key],
-                )
+                self._save_touched({k: at for k, at in touched.items() if k != entry.key})
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 with contextlib.suppress(sqlite3.Error):
@@ -241,14 +238,20 @@ class SqliteStore:
                 return {"entries": 0, "bytes": 0}
         return {"entries": count, "bytes": total}
 
+    def _save_touched(self, touched: dict[str, float]) -> None:
+        """When entries were last read (kept in memory by `get`); inside a transaction."""
+        self._db.executemany(
+            "UPDATE entries SET used_at = ? WHERE key = ?", [(at, k) for k, at in touched.items()]
+        )
+
     def close(self) -> None:
         with self._lock:
             touched, self._touched = self._touched, {}
-            with contextlib.suppress(sqlite3.Error):
-                self._db.executemany(
-                    "UPDATE entries SET used_at = ? WHERE key = ?",
-                    [(at, key) for key, at in touched.items()],
-                )
+            if touched:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("BEGIN")
+                    self._save_touched(touched)
+                    self._db.execute("COMMIT")
             self._db.close()
 
 

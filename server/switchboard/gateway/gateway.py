@@ -93,7 +93,13 @@ class Gateway:
         if redis_url(config.cache, environ) is not None:
             from .team import Team  # the Redis client is imported only in team mode
 
-            team = Team.open(config, usage, environ)
+            try:
+                team = Team.open(config, usage, environ)
+            except BaseException:
+                usage.close()  # the files opened so far, before the error goes up
+                if cache is not None:
+                    cache.close()
+                raise
         health = team.health if team is not None and team.health is not None else None
         router = Router(config, clients, health or HealthBoard(config.breaker), usage)
         return cls(config=config, router=router, cache=cache, usage=usage, http=http, team=team)
