@@ -225,6 +225,32 @@ async def test_cancelling_a_slow_hover_closes_the_provider_request(start, fake):
     await session.wait_for(lambda: session.status and session.status[-1]["state"] == "idle")
 
 
+async def test_a_cancelled_hover_does_not_stop_the_status_of_a_running_review(start, fake):
+    fake.default("fast", Hang())
+    fake.default("strong", Reply('{"findings": [{"line": 2, "message": "subtracts"}]}', delay=1.0))
+    session = await start(configuration={"hover": {"delayMs": 0}})
+    uri = session.open("calc.py", CODE)
+    await asyncio.sleep(0.3)  # let the server pull its settings
+    review = asyncio.ensure_future(session.command("switchboard.review", uri))
+    await asyncio.to_thread(fake.wait_for_requests, 1)
+    pending = session.client.protocol.send_request(
+        types.TEXT_DOCUMENT_HOVER,
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=0, character=5),
+        ),
+        msg_id="passing-hover",
+    )
+    await asyncio.to_thread(fake.wait_for_requests, 2)
+    session.client.cancel_request(types.CancelParams(id="passing-hover"))
+    with pytest.raises(Exception):  # noqa: B017 - the reply is a RequestCancelled error
+        await asyncio.wait_for(asyncio.wrap_future(pending), 5)
+    await asyncio.sleep(0.2)
+    assert session.status[-1]["state"] == "working"  # the review is still on its way
+    assert (await review)["findings"] == 1
+    await session.wait_for(lambda: session.status[-1]["state"] == "idle")
+
+
 async def test_hovers_cancelled_while_waiting_cost_no_budget(start, fake):
     fake.default("fast", Reply("explained"))
     session = await start(configuration={"hover": {"delayMs": 300, "maxPerMinute": 2}})

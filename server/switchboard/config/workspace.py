@@ -22,7 +22,8 @@ PROJECT_FILE = ".switchboard.toml"
 # What a workspace may set: whole tables, or one key of a table (a list it can only add to).
 # Editors mirror these names (the VS Code extension contributes each as a setting).
 WORKSPACE_SETTINGS = ("routes", "tasks", "actions", "privacy.exclude")
-_ALLOWED = tuple(dict.fromkeys(name.split(".")[0] for name in WORKSPACE_SETTINGS))
+# The top-level tables those live in.
+WORKSPACE_TABLES = tuple(dict.fromkeys(name.split(".")[0] for name in WORKSPACE_SETTINGS))
 
 
 def apply_overlay(
@@ -30,7 +31,7 @@ def apply_overlay(
 ) -> tuple[Config, list[str]]:
     """`config` with the allowed parts of `overlay` applied, and warnings about the rest."""
     warnings: list[str] = []
-    refused = [key for key in overlay if key not in _ALLOWED]
+    refused = [key for key in overlay if key not in WORKSPACE_TABLES]
     routes = dict(config.routes)
     for task, chain in _mapping(overlay.get("routes"), "routes", warnings).items():
         if not isinstance(chain, list) or not all(isinstance(a, str) for a in chain) or not chain:
@@ -76,9 +77,8 @@ def apply_overlay(
     privacy = config.privacy
     raw_privacy = _mapping(overlay.get("privacy"), "privacy", warnings)
     for key, value in raw_privacy.items():
-        allowed = f"privacy.{key}" in WORKSPACE_SETTINGS
-        if allowed and isinstance(value, list) and all(isinstance(v, str) for v in value):
-            privacy = attrs.evolve(privacy, **{key: (*getattr(privacy, key), *value)})
+        if key == "exclude" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            privacy = attrs.evolve(privacy, exclude=(*privacy.exclude, *value))
         else:
             refused.append(f"privacy.{key}")
     if refused:
@@ -117,6 +117,7 @@ def load_project_overlay(root: Path) -> tuple[dict[str, Any], str | None]:
 __all__ = [
     "PROJECT_FILE",
     "WORKSPACE_SETTINGS",
+    "WORKSPACE_TABLES",
     "ConfigError",
     "apply_overlay",
     "load_project_overlay",

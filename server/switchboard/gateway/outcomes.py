@@ -38,6 +38,12 @@ class Outcome(StrEnum):
         """Failures that say the provider is unhealthy, not that the request or model was wrong."""
         return self in _PROVIDER_FAILURES
 
+    @property
+    def unavailable(self) -> bool:
+        """The provider could not be used at all (down, cooling down, key rejected, model
+        missing), as opposed to answering with something unusable."""
+        return self in _PROVIDER_FAILURES or self in _UNAVAILABLE
+
     def describe(self) -> str:
         return _WORDS[self]
 
@@ -50,6 +56,10 @@ _PROVIDER_FAILURES = frozenset(
         Outcome.CONNECT_ERROR,
         Outcome.BAD_RESPONSE,
     }
+)
+
+_UNAVAILABLE = frozenset(
+    {Outcome.AUTH_ERROR, Outcome.SKIPPED_AUTH, Outcome.SKIPPED_OPEN_BREAKER, Outcome.NOT_FOUND}
 )
 
 _WORDS = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
@@ -17,6 +18,9 @@ from pygls.uris import to_fs_path
 from ..tasks import Position, Source
 from ..tasks.source import count_line_breaks
 from .positions import from_client
+
+if TYPE_CHECKING:
+    from ..tasks.edits import LineReplacement
 
 
 @dataclass(frozen=True)
@@ -35,12 +39,27 @@ class LineShift:
         return self.added - (self.last - self.first + 1)
 
     @classmethod
-    def of_change(cls, start: Position, end: Position, text: str) -> LineShift:
-        breaks = count_line_breaks(text)
-        if start.character == 0 and end.character == 0 and (not text or text[-1] in "\r\n"):
+    def of_change(
+        cls, text: str, begin: int, finish: int, start: Position, end: Position, inserted: str
+    ) -> LineShift:
+        """What replacing text[begin:finish] (start..end) with `inserted` does to the lines.
+
+        Breaks are counted with a character of context on each side, so a CR and an LF that
+        the change joins into one CRLF (or splits into two breaks) count as what they become.
+        """
+        before, after = text[begin - 1 : begin] if begin else "", text[finish : finish + 1]
+        old = count_line_breaks(before + text[begin:finish] + after)
+        delta = count_line_breaks(before + inserted + after) - old
+        joined = before == "\r" and (inserted + after).startswith("\n")
+        if (
+            start.character == 0
+            and end.character == 0
+            and (not inserted or inserted[-1] == "\n")
+            and not joined
+        ):
             # Whole lines out, whole lines in: line `end.line` itself is left as it was.
-            return cls(start.line, end.line - 1, breaks)
-        return cls(start.line, end.line, breaks + 1)
+            return cls(start.line, end.line - 1, end.line - start.line + delta)
+        return cls(start.line, end.line, end.line - start.line + 1 + delta)
 
     def moves(self, first: int, last: int) -> tuple[int, int] | None:
         """Where lines first..last are after this change; None if it touched them."""
@@ -97,6 +116,17 @@ class DocumentStore:
         self._documents.pop(uri, None)
         self._history.pop(uri, None)
 
+    def carry(self, uri: str, version: int, replacement: LineReplacement) -> LineReplacement | None:
+        """`replacement`, made for `version` of the document, on its current text; None when
+        the editor's changes since touched its lines (it is never moved onto a look-alike)."""
+        from ..tasks.edits import relocate  # the edit machinery, loaded after initialize
+
+        lines = self.follow(uri, version, replacement.start, replacement.end)
+        current = self._documents.get(uri)
+        if lines is None or current is None:
+            return None
+        return relocate(replacement, current.source, lines[0])
+
     def follow(self, uri: str, version: int, first: int, last: int) -> tuple[int, int] | None:
         """Where lines first..last of `version` of the document are now; None when an edit
         touched them since (or the changes since that version are not all known)."""
@@ -133,8 +163,8 @@ class DocumentStore:
                 if (end.line, end.character) < (start.line, start.character):
                     start, end = end, start
                 begin, finish = source.offset(start), source.offset(end)
+                shifts.append(LineShift.of_change(text, begin, finish, start, end, change.text))
                 text = text[:begin] + change.text + text[finish:]
-                shifts.append(LineShift.of_change(start, end, change.text))
             else:
                 text = change.text
                 shifts.append(LineShift(0, 1 << 30, 0))

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from lsprotocol import types
 
-from ..gateway import Answer, CacheState, NoAnswer, Outcome, describe_attempts
+from ..gateway import Answer, CacheState, NoAnswer, describe_attempts
 from .names import STATUS_METHOD
 
 log = logging.getLogger(__name__)
@@ -29,24 +29,23 @@ class Messenger(Protocol):
     def notify(self, method: str, params: Any) -> None: ...
 
 
-def _provider_down(outcome: Outcome) -> bool:
-    """Outcomes that say a provider is unavailable (not that its answer or our prompt failed)."""
-    return outcome.counts_against_provider or outcome in _UNAVAILABLE
-
-
-_UNAVAILABLE = frozenset(
-    {Outcome.AUTH_ERROR, Outcome.SKIPPED_AUTH, Outcome.SKIPPED_OPEN_BREAKER, Outcome.NOT_FOUND}
-)
-
-
 @dataclass
 class Notifier:
     messenger: Messenger
     in_outage: bool = False
     _told: set[str] = field(default_factory=set)
+    _busy: int = 0  # requests between working() and done()
 
     def working(self, task: str, model: str | None) -> None:
+        self._busy += 1
         self.messenger.notify(STATUS_METHOD, {"state": "working", "task": task, "model": model})
+
+    def done(self, *, settled: bool) -> None:
+        """A request ended; if it ended without saying how (cancelled) and nothing else is
+        running, the status goes back to idle rather than spinning on."""
+        self._busy = max(0, self._busy - 1)
+        if not settled and self._busy == 0:
+            self.idle()
 
     def answered(self, task: str, answer: Answer[Any]) -> None:
         self._notices(answer.notices)
@@ -77,16 +76,18 @@ class Notifier:
             },
         )
 
-    def failed(self, task: str, failure: NoAnswer) -> None:
+    def failed(self, task: str, failure: NoAnswer, *, quiet: bool = False) -> None:
+        """Nothing answered. An outage is said once; otherwise, unless `quiet` (a hover, which
+        fires often), the user hears that the answers were unusable."""
         self._notices(failure.notices)
         what = describe_attempts(failure.attempts)
-        if any(_provider_down(attempt.outcome) for attempt in failure.attempts):
+        if any(attempt.outcome.unavailable for attempt in failure.attempts):
             self._outage(
                 f"Switchboard: no model could answer the {task} request ({what}) "
                 "and nothing was cached."
             )
-        elif task == "explain":
-            log.info("No usable explanation (%s).", what)
+        elif quiet:
+            log.info("No usable answer to the %s request (%s).", task, what)
         else:
             self.messenger.show(
                 types.MessageType.Info,
@@ -98,7 +99,7 @@ class Notifier:
                 "state": "failing",
                 "task": task,
                 "model": None,
-                "detail": describe_attempts(failure.attempts),
+                "detail": what,
             },
         )
 

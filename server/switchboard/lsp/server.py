@@ -11,6 +11,7 @@ answered, when `initialized` arrives, not before.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Mapping
@@ -74,15 +75,31 @@ class SwitchboardServer(LanguageServer):
         self._warned: set[str] = set()
         self._background: set[asyncio.Task[Any]] = set()
         self._settings_pulled: asyncio.Event | None = None
+        self._pulls = 0  # a pull's answer is applied only if no later pull was started
+        self._engine_failed: str | None = None
 
     # -- parts loaded after `initialize` (see the module's docstring) --------------------------
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
+            if self._engine_failed is not None:
+                raise RuntimeError(self._engine_failed)
             from ..engine import Engine
 
-            self._engine = Engine.create(self.config, environ=self._environ, root=self.root)
+            try:
+                self._engine = Engine.create(self.config, environ=self._environ, root=self.root)
+            except Exception as exc:
+                # Said once; later requests fail at once instead of building it again.
+                secrets = secret_values(self.user_config, self._environ or os.environ)
+                what = ScrubSecrets(secrets).scrub(f"{type(exc).__name__}: {exc}")
+                self._engine_failed = (
+                    f"Switchboard cannot start its gateway ({what}); "
+                    "check the configuration and restart the server."
+                )
+                log.exception("building the gateway failed")
+                self.warn_once(self._engine_failed)
+                raise RuntimeError(self._engine_failed) from None
         return self._engine
 
     @property
@@ -113,8 +130,9 @@ class SwitchboardServer(LanguageServer):
         """Load the engine and the features now, so the first request does not pay for it."""
         from .features import code_actions, hover, review  # noqa: F401
 
-        self.engine.gateway.warm()  # the team's Redis connects in the background
         _ = self.notifier, self.review, self.hover_budget
+        with contextlib.suppress(RuntimeError):  # a broken gateway has been reported
+            self.engine.gateway.warm()  # the team's Redis connects in the background
 
     # -- what the client can do -------------------------------------------------------------
 
@@ -162,23 +180,26 @@ class SwitchboardServer(LanguageServer):
         chain = self.config.route(route)
         return chain[0] if chain else None
 
-    async def ask(self, ask: Ask[T]) -> Answer[T]:
+    async def ask(self, ask: Ask[T], *, quiet: bool = False) -> Answer[T]:
         """The engine's answer, with the editor kept informed: the status while it works (and
-        back to idle if the request is cancelled), one message per outage. Raises NoAnswer,
-        already reported to the user."""
+        back to idle if the request is cancelled), one message per outage; `quiet` keeps
+        failures that are no outage out of the user's way. Raises NoAnswer, already reported."""
         from ..gateway import NoAnswer
 
-        self.notifier.working(ask.task, self.first_model(ask.route))
+        notifier = self.notifier
+        notifier.working(ask.task, self.first_model(ask.route))
+        settled = False
         try:
             answer = await self.engine.ask(ask)
+            notifier.answered(ask.task, answer)
+            settled = True
+            return answer
         except NoAnswer as failure:
-            self.notifier.failed(ask.task, failure)
+            notifier.failed(ask.task, failure, quiet=quiet)
+            settled = True
             raise
-        except asyncio.CancelledError:
-            self.notifier.idle()
-            raise
-        self.notifier.answered(ask.task, answer)
-        return answer
+        finally:
+            notifier.done(settled=settled)
 
     # -- configuration --------------------------------------------------------------------------
 
@@ -241,21 +262,28 @@ class SwitchboardServer(LanguageServer):
     async def _pull_settings(self) -> None:
         if not self.client_pulls_configuration:
             return
-        pulled = asyncio.ensure_future(
-            self.workspace_configuration_async(
-                types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
+        self._pulls += 1
+        pull = self._pulls
+        try:
+            pulled = asyncio.ensure_future(
+                self.workspace_configuration_async(
+                    types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
+                )
             )
-        )
-        # Not cancelled on timeout (pygls #621): a late answer is still applied when it comes.
+        except Exception as exc:  # the connection is going away
+            log.info("could not ask for editor settings: %s", exc)
+            return
+        # Not cancelled on timeout (pygls #621): a late answer is still applied when it comes,
+        # unless a newer pull has been started since.
         done, _ = await asyncio.wait({pulled}, timeout=_SETTINGS_WAIT_S)
         if not done:
             log.info("The editor has not sent its settings yet; going on without them.")
-            pulled.add_done_callback(self._apply_pulled)
+            pulled.add_done_callback(lambda late: self._apply_pulled(late, pull))
             return
-        self._apply_pulled(pulled)
+        self._apply_pulled(pulled, pull)
 
-    def _apply_pulled(self, pulled: asyncio.Future[Any]) -> None:
-        if pulled.cancelled():
+    def _apply_pulled(self, pulled: asyncio.Future[Any], pull: int) -> None:
+        if pulled.cancelled() or pull != self._pulls:
             return
         if pulled.exception() is not None:  # a client that cannot answer keeps the settings
             log.info("could not read editor settings: %s", pulled.exception())

@@ -17,11 +17,10 @@ import attrs
 import cattrs
 
 from ..config.loader import strict_converter
-from ..config.workspace import WORKSPACE_SETTINGS
+from ..config.workspace import WORKSPACE_TABLES
 
 # Settings the client uses itself (how to start the server, tracing): not ours to judge.
 _CLIENT_ONLY = {"server_path", "python_path", "config_path", "trace", "server_args", "path"}
-_OVERLAY_KEYS = {name.split(".")[0] for name in WORKSPACE_SETTINGS}
 _FORBIDDEN_HINT = {"providers", "models", "cache", "api_key", "base_url", "api_key_env", "usage"}
 
 
@@ -81,7 +80,7 @@ def parse_settings(raw: Any) -> tuple[EditorSettings, dict[str, Any], list[str]]
     # VS Code sends dotted setting names nested already; some clients send them flat.
     data = _unflatten(data)
     warnings: list[str] = []
-    overlay = {key: data.pop(key) for key in list(data) if key in _OVERLAY_KEYS}
+    overlay = {key: data.pop(key) for key in list(data) if key in WORKSPACE_TABLES}
     for key in list(data):
         if key in _CLIENT_ONLY:
             data.pop(key)

@@ -18,7 +18,6 @@ from lsprotocol import types
 from ...engine import BUILTIN_EDITS
 from ...gateway import NoAnswer
 from ...tasks import ExcludedFile, LineReplacement
-from ...tasks.edits import relocate
 from ..edits import workspace_edit
 from ..names import APPLY_COMMAND, REVIEW_COMMAND
 from ..positions import from_client
@@ -85,7 +84,7 @@ def list_actions(
         end = from_client(source, selection.end, server.encoding)
         last = _last_line(start.line, end)
         choices = [(name, title) for name, (title, _, _) in BUILTIN_EDITS.items()]
-        choices += [(name, action.title) for name, action in server.engine.config.actions.items()]
+        choices += [(name, action.title) for name, action in server.config.actions.items()]
         for name, title in choices:
             data = _data(document.version, uri, start.line, last, source.lines, "edit")
             data["action"] = name
@@ -212,8 +211,7 @@ async def compute_edit(
     if current is None:
         return None
     if current.version != document.version:
-        lines = server.documents.follow(uri, document.version, replacement.start, replacement.end)
-        moved = relocate(replacement, current.source, lines[0]) if lines else None
+        moved = server.documents.carry(uri, document.version, replacement)
         if moved is None:
             server.notifier.declined(
                 "Switchboard: the code changed while the model was answering; "

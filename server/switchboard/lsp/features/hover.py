@@ -92,7 +92,7 @@ async def hover(server: SwitchboardServer, params: types.HoverParams) -> types.H
         cached = await server.engine.recall(ask)  # the team's cache too, never a model
         return _render(server, source, position, cached) if cached is not None else None
     try:
-        answer = await server.ask(ask)
+        answer = await server.ask(ask, quiet=True)  # hovers fire often: no message per miss
     except NoAnswer:
         return None
     return _render(server, source, position, answer)

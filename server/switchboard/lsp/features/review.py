@@ -141,11 +141,12 @@ class ReviewFeature:
         for finding in findings:
             fix_lines = finding.fix.new_lines if finding.fix else None
             placed = LineReplacement(reviewed, finding.line, finding.end_line, fix_lines or "")
-            if current is None or version is None:
-                moved: LineReplacement | None = placed  # reviewed from disk, not open
+            if current is None:
+                moved: LineReplacement | None = placed  # reviewed from disk, still not open
+            elif version is None:  # reviewed from disk, opened since: the lines must match
+                moved = relocate(placed, current.source, placed.start)
             else:
-                lines = documents.follow(uri, version, finding.line, finding.end_line)
-                moved = relocate(placed, current.source, lines[0]) if lines else None
+                moved = documents.carry(uri, version, placed)
             if moved is None:
                 continue  # its lines were edited meanwhile: the remark no longer applies
             tracked.append(
@@ -189,13 +190,12 @@ class ReviewFeature:
             return
         kept = []
         for item in tracked:
-            where: tuple[int, int] | None = (item.first, item.last)
             for shift in shifts:
-                where = shift.moves(*where)
+                where = shift.moves(item.first, item.last)
                 if where is None:
                     break  # the edit touched the finding's lines
-            if where is not None:
                 item.first, item.last = where
+            else:
                 kept.append(item)
         if len(kept) != len(tracked) or any(s.delta for s in shifts):
             self._findings[document.uri] = kept
