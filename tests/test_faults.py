@@ -13,7 +13,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -336,6 +336,16 @@ async def run_lsp_task(session, uri: str, task: str) -> tuple[Any, float]:
     return result, time.monotonic() - started
 
 
+async def each_task(session, uri: str, fault: str, outcome: str) -> AsyncIterator[tuple[str, Any]]:
+    """Run each task on `uri` within the deadline, yield its result for the caller to check,
+    then add it to the fault table as `outcome`."""
+    for task in TASKS:
+        result, elapsed = await run_lsp_task(session, uri, task)
+        assert elapsed < DEADLINE_S + 2
+        yield task, result
+        ROWS.append(Row(fault, task, "lsp", outcome, elapsed))
+
+
 def check_lsp_answer(session, uri: str, task: str, result: Any) -> None:
     """The task's answer reached the editor whole: the edit, the explanation, the finding."""
     if task == "fix":
@@ -354,15 +364,12 @@ async def test_language_server_falls_back_from_each_fault(tmp_path, fake, sessio
         session = await session_for(write_config(tmp_path, primary, fake.base_url, fault))
         baseline = (await session.command("switchboard.stats"))["runtime"]["tasks"]
         uri = session.open("calc.py", CODE)
-        for task in TASKS:
-            result, elapsed = await run_lsp_task(session, uri, task)
-            assert elapsed < DEADLINE_S + 2
+        async for task, result in each_task(session, uri, fault, "backup answered"):
             check_lsp_answer(session, uri, task, result)
             if task == "explain":
                 assert "backup (q)" in result.contents.value
             elif task == "review":
                 assert result["served_by"]["model"] == "backup"
-            ROWS.append(Row(fault, task, "lsp", "backup answered", elapsed))
         stats = await session.command("switchboard.stats")
     assert stats["runtime"]["tasks"] <= baseline + 1, stats["runtime"]
     # A failover is not an outage: no message, except the one about a rejected key.
@@ -396,20 +403,16 @@ async def test_language_server_everything_down_serves_stale_or_says_why(
         session = await session_for(config)
         baseline = (await session.command("switchboard.stats"))["runtime"]["tasks"]
         uri = session.open("calc.py", CODE)
-        for task in TASKS:
-            result, elapsed = await run_lsp_task(session, uri, task)
-            assert elapsed < DEADLINE_S + 2
+        async for task, result in each_task(session, uri, fault, "all down: stale cache served"):
             check_lsp_answer(session, uri, task, result)
             if task == "explain":
                 assert result.contents.value.endswith("stale cache: no model could answer*")
             elif task == "review":
                 assert result["cache"] == "stale"
-            ROWS.append(Row(fault, task, "lsp", "all down: stale cache served", elapsed))
 
         other = session.open("other.py", CODE.replace("add", "plus"))
-        for task in TASKS:
-            result, elapsed = await run_lsp_task(session, other, task)
-            assert elapsed < DEADLINE_S + 2
+        nothing = "all down, nothing cached: no edit"
+        async for task, result in each_task(session, other, fault, nothing):
             if task == "fix":
                 assert result.edit is None
             elif task == "explain":
@@ -417,7 +420,6 @@ async def test_language_server_everything_down_serves_stale_or_says_why(
             else:
                 assert result["served_by"] is None and "could answer" in result["error"]
                 assert session.client.diagnostics.get(other, []) == []
-            ROWS.append(Row(fault, task, "lsp", "all down, nothing cached: no edit", elapsed))
         stats = await session.command("switchboard.stats")
     assert stats["runtime"]["tasks"] <= baseline + 1, stats["runtime"]
     # One outage, one message (plus, for a rejected key, one per provider saying so).

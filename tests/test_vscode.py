@@ -465,3 +465,9 @@ def test_the_extension_contributes_the_server_settings_name_for_name():
     }
     for name in ("serverPath", "pythonPath", "configPath"):
         assert properties[name]["scope"] == "machine", name
+    # An untrusted folder's workspace settings cannot spend the user's money.
+    manifest = json.loads((ROOT / "package.json").read_text())
+    restricted = manifest["capabilities"]["untrustedWorkspaces"]["restrictedConfigurations"]
+    costly = {"review.onSave", "hover.maxPerMinute", "routes", "tasks", "actions"}
+    assert {f"switchboard.{name}" for name in costly} <= set(restricted)
+    assert all(name.removeprefix("switchboard.") in properties for name in restricted)
