@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -66,9 +67,6 @@ class SwitchboardServer(LanguageServer):
         self.settings = EditorSettings()
         self._environ = environ
         self._engine: Engine | None = None
-        self._notifier: Notifier | None = None
-        self._review: ReviewFeature | None = None
-        self._hover_budget: HoverBudget | None = None
         self._project_overlay: Mapping[str, Any] = {}
         self._editor_overlay: Mapping[str, Any] = {}
         self._initial_settings: Any = None
@@ -102,29 +100,23 @@ class SwitchboardServer(LanguageServer):
                 raise RuntimeError(self._engine_failed) from None
         return self._engine
 
-    @property
+    @cached_property
     def notifier(self) -> Notifier:
-        if self._notifier is None:
-            from .notify import Notifier
+        from .notify import Notifier
 
-            self._notifier = Notifier(self)
-        return self._notifier
+        return Notifier(self)
 
-    @property
+    @cached_property
     def review(self) -> ReviewFeature:
-        if self._review is None:
-            from .features.review import ReviewFeature
+        from .features.review import ReviewFeature
 
-            self._review = ReviewFeature(self)
-        return self._review
+        return ReviewFeature(self)
 
-    @property
+    @cached_property
     def hover_budget(self) -> HoverBudget:
-        if self._hover_budget is None:
-            from .features.hover import HoverBudget
+        from .features.hover import HoverBudget
 
-            self._hover_budget = HoverBudget()
-        return self._hover_budget
+        return HoverBudget()
 
     def warm_up(self) -> None:
         """Load the engine and the features now, so the first request does not pay for it."""
@@ -295,12 +287,12 @@ class SwitchboardServer(LanguageServer):
     # -- document hooks (called by the protocol) ----------------------------------------------
 
     def document_changed(self, document: Document, shifts: list[LineShift]) -> None:
-        if self._review is not None:  # no review, no findings to move
-            self._review.document_changed(document, shifts)
+        if "review" in self.__dict__:  # no review yet, no findings to move
+            self.review.document_changed(document, shifts)
 
     def document_closed(self, uri: str) -> None:
-        if self._review is not None:
-            self._review.document_closed(uri)
+        if "review" in self.__dict__:
+            self.review.document_closed(uri)
 
     def spawn(self, coroutine: Any) -> None:
         task = asyncio.ensure_future(coroutine)
