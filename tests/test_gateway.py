@@ -402,8 +402,11 @@ async def test_an_answer_cut_at_the_token_limit_escalates_without_blaming_the_pr
     engine = engine_for(fake, breaker={"failure_threshold": 2, "cooldown_s": 30})
     for i in range(3):
         answer = await engine.fix(source, 1, 1, message=f"m{i}")
-        assert outcomes(answer) == [("fast", "invalid"), ("backup", "ok")]
+        assert outcomes(answer) == [("fast", "cut_off"), ("backup", "ok")]
     assert engine.gateway.provider_health()["p"]["state"] == "ok"
+    # Counted apart from unusable answers, so stats show why the model never answers.
+    [fast] = [m for m in engine.stats()["models"] if m["model"] == "fast"]
+    assert fast["failures_by_kind"] == {"cut_off": 3}
 
 
 async def test_the_task_deadline_bounds_all_attempts_together(fake, engine_for, source):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import email.utils
+import math
 
 import pytest
 
 from switchboard.gateway.outcomes import Outcome
 from switchboard.gateway.policy import (
+    attempt_budget,
     error_for_status,
     hedge_delay,
     parse_retry_after,
@@ -24,9 +26,28 @@ def test_retry_after_seconds_and_http_date():
     assert parse_retry_after({"retry-after": "7"}) == 7.0
     date = email.utils.formatdate(1_000_030, usegmt=True)
     assert parse_retry_after({"retry-after": date}, now=1_000_000) == pytest.approx(30, abs=1)
-    assert parse_retry_after({"retry-after": "soon"}) is None
     assert parse_retry_after({}) is None
     assert parse_retry_after({"retry-after": "-5"}) == 0.0
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "soon",
+        "Wed, 21 Oct 99999 07:28:00 GMT",  # past year 9999: datetime refuses it
+        "Wed, 21 Oct 999999999999999999999 07:28:00 GMT",  # too large for a C long
+        "nan",
+    ],
+)
+def test_an_unreadable_retry_after_means_the_longest_cool_down(raw):
+    # Infinity, which the breaker caps at max_cooldown_s: never a crash of the attempt.
+    assert parse_retry_after({"retry-after": raw}) == math.inf
+    assert error_for_status(429, {"retry-after": raw}, None, "").retry_after == math.inf
+
+
+def test_a_far_future_retry_after_date_is_read():
+    date = "Fri, 31 Dec 9999 23:59:59 GMT"
+    assert parse_retry_after({"retry-after": date}, now=0) == 253402300799
 
 
 @pytest.mark.parametrize(
@@ -64,11 +85,26 @@ def test_any_retryable_server_error_carries_its_retry_after():
 
 def test_hedge_delay_is_learned_from_recent_latency_and_clamped():
     assert hedge_delay([], fixed_ms=None, min_ms=100, max_ms=2000) == 0.8
+    # The 90th percentile of ten samples is the ninth, not the largest (one slow outlier).
     samples = [100.0] * 9 + [900.0]
+    assert hedge_delay(samples, fixed_ms=None, min_ms=50, max_ms=2000) == 0.1
+    samples = [float(ms) for ms in range(10, 1010, 10)]  # 10, 20, ... 1000 ms
     assert hedge_delay(samples, fixed_ms=None, min_ms=50, max_ms=2000) == 0.9
     assert hedge_delay([10.0] * 20, fixed_ms=None, min_ms=150, max_ms=2000) == 0.15
     assert hedge_delay([9000.0] * 20, fixed_ms=None, min_ms=150, max_ms=2000) == 2.0
     assert hedge_delay([10.0] * 20, fixed_ms=300, min_ms=150, max_ms=2000) == 0.3
+
+
+def test_an_attempt_leaves_the_rest_of_the_route_time_to_answer():
+    # Two of twenty seconds gone, more models to try: half the remaining 18 s.
+    assert attempt_budget(30.0, 18.0, others_remain=True, share=0.5) == 9.0
+    # The last candidate may use all the time left, within its own timeout.
+    assert attempt_budget(30.0, 18.0, others_remain=False, share=0.5) == 18.0
+    assert attempt_budget(5.0, 18.0, others_remain=True, share=0.5) == 5.0
+    # Never less than a second while that much is left, never more than is left.
+    assert attempt_budget(30.0, 1.5, others_remain=True, share=0.5) == 1.0
+    assert attempt_budget(30.0, 0.4, others_remain=True, share=0.5) == 0.4
+    assert attempt_budget(30.0, -1.0, others_remain=True, share=0.5) == 0.0
 
 
 def test_percentile_is_nearest_rank():

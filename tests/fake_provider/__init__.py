@@ -33,6 +33,7 @@ from .behaviours import (
     RateLimited,
     Reply,
     ServerError,
+    StallStream,
     Status,
     behaviour_from_json,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "RecordedRequest",
     "Reply",
     "ServerError",
+    "StallStream",
     "Status",
     "behaviour_from_json",
     "blackhole",

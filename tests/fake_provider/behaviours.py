@@ -38,6 +38,7 @@ __all__ = [
     "RateLimited",
     "Reply",
     "ServerError",
+    "StallStream",
     "Status",
     "behaviour_from_json",
 ]
@@ -68,10 +69,12 @@ def _tokens(text: str) -> int:
     return math.ceil(len(text) / 4)
 
 
-def _pieces(content: str) -> list[str]:
+def _pieces(content: str, size: int | None = None) -> list[str]:
+    """`content` in stream events: `size` characters each, or four events by default."""
     if not content:
         return []
-    size = max(1, math.ceil(len(content) / _STREAM_PIECES))
+    if size is None:
+        size = max(1, math.ceil(len(content) / _STREAM_PIECES))
     return [content[i : i + size] for i in range(0, len(content), size)]
 
 
@@ -85,10 +88,17 @@ class _Completion:
         prompt_tokens: int | None = None,
         completion_tokens: int | None = None,
         finish_reason: str = "stop",
+        reasoning: str | None = None,
+        reasoning_field: str = "reasoning_content",
+        piece_chars: int | None = None,
     ) -> None:
         self.request = request
         self.content = content
         self.finish_reason = finish_reason
+        # Reasoning in its own field (vLLM, DeepSeek: reasoning_content; OpenRouter: reasoning).
+        self.reasoning = reasoning
+        self.reasoning_field = reasoning_field
+        self.piece_chars = piece_chars
         self.id = f"chatcmpl-fake-{next(_ids)}"
         self.created = int(time.time())
         self.model = request.model or "fake-model"
@@ -110,7 +120,12 @@ class _Completion:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": self.content, "refusal": None},
+                    "message": {
+                        "role": "assistant",
+                        "content": self.content,
+                        "refusal": None,
+                        **({self.reasoning_field: self.reasoning} if self.reasoning else {}),
+                    },
                     "logprobs": None,
                     "finish_reason": self.finish_reason,
                 }
@@ -140,7 +155,13 @@ class _Completion:
 
         first_content = None if self.content is None else ""
         out = [chunk({"role": "assistant", "content": first_content})]
-        out += [chunk({"content": piece}) for piece in _pieces(self.content or "")]
+        # Reasoning streams first, in its own field, with null content (as vLLM sends it).
+        out += [
+            chunk({"content": None, self.reasoning_field: piece})
+            for piece in _pieces(self.reasoning or "", self.piece_chars)
+        ]
+        pieces = _pieces(self.content or "", self.piece_chars)
+        out += [chunk({"content": piece}) for piece in pieces]
         out.append(chunk({}, self.finish_reason))
         if include_usage:
             out.append(
@@ -205,25 +226,39 @@ async def _answer(ex: Exchange, completion: _Completion) -> None:
 
 @dataclass(frozen=True)
 class Reply(Behaviour):
-    """A proper answer; streamed as SSE when the request asked for ``stream: true``."""
+    """A proper answer; streamed as SSE when the request asked for ``stream: true``.
+
+    ``reasoning`` goes in its own message field (``reasoning_field``), as reasoning models'
+    servers send it. Streamed, ``piece_chars`` sets how many characters each event carries
+    (default: the content in four events), and ``write_bytes`` writes the stream in pieces of
+    that many bytes, so that events and UTF-8 sequences are cut at any byte.
+    """
 
     content: str
     delay: float = 0.0
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     finish_reason: str = "stop"
+    reasoning: str | None = None
+    reasoning_field: str = "reasoning_content"
+    piece_chars: int | None = None
+    write_bytes: int | None = None
 
     async def respond(self, ex: Exchange) -> None:
-        await _answer(
-            ex,
-            _Completion(
-                ex.request,
-                self.content,
-                self.prompt_tokens,
-                self.completion_tokens,
-                self.finish_reason,
-            ),
+        completion = _Completion(
+            ex.request,
+            self.content,
+            self.prompt_tokens,
+            self.completion_tokens,
+            self.finish_reason,
+            self.reasoning,
+            self.reasoning_field,
+            self.piece_chars,
         )
+        if ex.request.stream and self.write_bytes:
+            await ex.send_sse_in_pieces(completion.events(), self.write_bytes)
+        else:
+            await _answer(ex, completion)
 
 
 def last_user_message(request: RecordedRequest) -> str:
@@ -432,6 +467,26 @@ class Drip(Behaviour):
         for piece in pieces:
             await ex.sleep(self.interval)
             await ex.send(piece)
+
+
+@dataclass(frozen=True)
+class StallStream(Behaviour):
+    """Stream the first ``after_chunks`` events of an answer, then nothing, with the connection
+    held open (a provider that stalls mid-answer). Non-streamed: the headers and half the body."""
+
+    content: str = "This answer stalls before it ends."
+    after_chunks: int = 3
+    delay: float = 0.0
+
+    async def respond(self, ex: Exchange) -> None:
+        completion = _Completion(ex.request, self.content)
+        if ex.request.stream:
+            await ex.send_sse(completion.events()[: self.after_chunks], complete=False)
+        else:
+            body = completion.body()
+            head = ex.head(200, "application/json", content_length=len(body))
+            await ex.send(head + body[: len(body) // 2])
+        await ex.hold()
 
 
 @dataclass(frozen=True)

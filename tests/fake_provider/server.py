@@ -417,6 +417,16 @@ class Exchange:
             parts.append(self.LAST_CHUNK)
         await self.send(b"".join(parts))
 
+    async def send_sse_in_pieces(self, events: Iterable[bytes], size: int) -> None:
+        """An SSE response written ``size`` bytes at a time, each its own HTTP chunk and its own
+        write, yielding between them: lines, events and UTF-8 sequences arrive cut anywhere."""
+        body = b"".join(b"data: " + event + b"\n\n" for event in events)
+        await self.send(self.sse_head())
+        for at in range(0, len(body), size):
+            await self.send(self.chunk(body[at : at + size]))
+            await asyncio.sleep(0)
+        await self.send(self.LAST_CHUNK)
+
     async def sleep(self, seconds: float) -> None:
         """Sleep, but raise ``_ClientGone`` as soon as the client goes away."""
         if seconds > 0 and await self._conn.wait_gone(seconds):

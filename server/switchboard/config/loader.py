@@ -18,7 +18,7 @@ from cattrs.errors import CattrsError, ForbiddenExtraKeysError
 from cattrs.v import transform_error
 
 from .defaults import builtin_providers_models_routes
-from .schema import BUILTIN_TASKS, Config, TaskConfig
+from .schema import BUILTIN_TASKS, REASONING_EFFORTS, Config, TaskConfig
 
 CONFIG_ENV = "SWITCHBOARD_CONFIG"
 APP_NAME = "switchboard"
@@ -221,8 +221,17 @@ def _semantic_problems(config: Config):
         for key in ("context_window", "max_output_tokens"):
             if getattr(model, key) < 1:
                 yield f"models.{alias}.{key}: must be at least 1"
-        if model.timeout_s <= 0:
-            yield f"models.{alias}.timeout_s: must be positive"
+        for key in ("timeout_s", "first_token_timeout_s", "stream_idle_timeout_s"):
+            if getattr(model, key) <= 0:
+                yield f"models.{alias}.{key}: must be positive"
+        if model.reasoning_budget_tokens < 0:
+            yield f"models.{alias}.reasoning_budget_tokens: must not be negative"
+        unknown = [e for e in model.reasoning_efforts if e not in REASONING_EFFORTS]
+        if unknown:
+            yield (
+                f"models.{alias}.reasoning_efforts: unknown value {unknown[0]!r} "
+                f"(one of {', '.join(REASONING_EFFORTS)})"
+            )
     for task, chain in config.routes.items():
         if not chain and task in BUILTIN_TASKS:
             yield f"routes.{task}: an empty route can never answer"
@@ -268,6 +277,8 @@ def task_problems(prefix: str, knobs: TaskConfig):
         yield f"{prefix}.hedge_max_ms: must not be less than hedge_min_ms"
     if knobs.large_fix_lines < 1:
         yield f"{prefix}.large_fix_lines: must be at least 1"
+    if not 0 < knobs.attempt_share <= 1:
+        yield f"{prefix}.attempt_share: must be more than 0 and at most 1"
 
 
 def _team_problems(config: Config, environ: Mapping[str, str]):

@@ -12,6 +12,10 @@ import attrs
 TaskName = str  # "fix", "explain", "review" or a custom action's route
 
 BUILTIN_TASKS = ("fix", "explain", "review")
+# OpenAI's ReasoningEffort values, lowest first (the chat-completions request schema).
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+# Tasks the user waits on while typing or pointing: they ask for the least reasoning.
+QUICK_TASKS = frozenset({"fix", "explain"})
 
 
 @attrs.frozen(kw_only=True)
@@ -40,14 +44,24 @@ class ModelConfig:
     input_cost_per_mtok: float = 0.0
     output_cost_per_mtok: float = 0.0
     temperature: float | None = None
-    # Per-attempt ceiling; the task's deadline still bounds it.
+    # Per-attempt ceiling; the task's deadline (and its attempt_share) still bounds it.
     timeout_s: float = 30.0
     stream: bool = False
+    # A streamed attempt ends when no token (answer or reasoning) arrived this long after the
+    # request was sent, or between two events: a stream that stalls is not waited out.
+    first_token_timeout_s: float = 10.0
+    stream_idle_timeout_s: float = 10.0
     # Ask for a usage chunk at the end of a stream (stream_options.include_usage).
     stream_usage: bool = True
     # Send response_format {"type": "json_object"} for JSON answers (review).
     json_mode: bool = False
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
+    # The model thinks before it answers: its output budget gets room for the reasoning.
+    reasoning: bool = False
+    reasoning_budget_tokens: int = 4096
+    # The `reasoning_effort` values the model accepts; quick tasks (fix, explain) send the
+    # lowest of them. Empty: the field is never sent (many servers reject it).
+    reasoning_efforts: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -64,6 +78,9 @@ class TaskConfig:
     hedge_max_ms: float = 2500.0
     # A fix spanning more lines than this escalates to the `fix_large` route (or `review`).
     large_fix_lines: int = 80
+    # While other models remain on the route, one attempt may use at most this share of the
+    # time left before the deadline: a provider that hangs leaves the rest room to answer.
+    attempt_share: float = 0.5
 
 
 @attrs.frozen(kw_only=True)

@@ -20,6 +20,7 @@ class Outcome(StrEnum):
     CONNECT_ERROR = "connect_error"
     BAD_RESPONSE = "bad_response"
     INVALID = "invalid"
+    CUT_OFF = "cut_off"
     AUTH_ERROR = "auth_error"
     CONTEXT_TOO_LONG = "context_too_long"
     NOT_FOUND = "not_found"
@@ -70,6 +71,7 @@ _WORDS = {
     Outcome.CONNECT_ERROR: "unreachable",
     Outcome.BAD_RESPONSE: "broken answer",
     Outcome.INVALID: "unusable answer",
+    Outcome.CUT_OFF: "answer cut off at its token limit",
     Outcome.AUTH_ERROR: "rejected the API key",
     Outcome.CONTEXT_TOO_LONG: "prompt too long for it",
     Outcome.NOT_FOUND: "model not found",
@@ -137,7 +139,21 @@ class BadResponse(ProviderError):
 
 class AnswerCutOff(ProviderError):
     """A well-formed answer the model did not finish (token limit, content filter): the model's
-    problem with this request, not a sign that the provider is unhealthy."""
+    problem with this request, not a sign that the provider is unhealthy. Counted apart from
+    unusable answers, so that a model whose reasoning eats its output budget shows as such."""
+
+    outcome = Outcome.CUT_OFF
+
+
+class AnswerWithheld(ProviderError):
+    """The provider's content filter withheld the answer: nothing the next model cannot do."""
+
+    outcome = Outcome.INVALID
+
+
+class OnlyReasoning(ProviderError):
+    """The model reasoned and never gave an answer: its failure on this request, not the
+    provider's."""
 
     outcome = Outcome.INVALID
 

@@ -27,7 +27,11 @@ _CONTEXT_WORDS = re.compile(
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """Seconds to stay away, from `retry-after-ms`, then `retry-after` (seconds or HTTP date)."""
+    """Seconds to stay away, from `retry-after-ms`, then `retry-after` (seconds or HTTP date).
+
+    A value that cannot be read (a date past year 9999, words) means "as long as you may":
+    infinity, which the breaker caps at its longest cool-down. None when there is no header.
+    """
     raw_ms = headers.get("retry-after-ms")
     if raw_ms is not None:
         try:
@@ -38,17 +42,24 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
             return value
     raw = headers.get("retry-after")
     if raw is None:
-        return None
+        return math.inf if raw_ms is not None else None
     try:
         value = float(raw)
     except ValueError:
-        parsed = email.utils.parsedate_tz(raw)
-        if parsed is None:
-            return None
-        value = email.utils.mktime_tz(parsed) - (time.time() if now is None else now)
-    if not math.isfinite(value):
-        return None
+        value = _seconds_until(raw, time.time() if now is None else now)
+    if math.isnan(value):
+        return math.inf
     return max(0.0, value)
+
+
+def _seconds_until(http_date: str, now: float) -> float:
+    try:
+        parsed = email.utils.parsedate_tz(http_date)
+        if parsed is None:
+            return math.inf
+        return email.utils.mktime_tz(parsed) - now
+    except (ValueError, OverflowError):  # a year past 9999, or too large for a C long
+        return math.inf
 
 
 def error_for_status(
@@ -95,12 +106,29 @@ def hedge_delay(
     """
     if fixed_ms is not None:
         return max(0.0, fixed_ms) / 1000.0
-    if len(recent_latencies_ms) < 5:
+    chosen = percentile(recent_latencies_ms, 90) if len(recent_latencies_ms) >= 5 else None
+    if chosen is None:
         chosen = default_ms
-    else:
-        ordered = sorted(recent_latencies_ms)
-        chosen = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
     return min(max(chosen, min_ms), max_ms) / 1000.0
+
+
+# An attempt capped by its share of the deadline still gets at least this long.
+MIN_ATTEMPT_S = 1.0
+
+
+def attempt_budget(
+    timeout_s: float, remaining_s: float, *, others_remain: bool, share: float
+) -> float:
+    """How long one attempt may take, in seconds.
+
+    The model's own timeout, within the time left; while other candidates remain, at most
+    `share` of that time, so that a provider that accepts the connection and never answers
+    leaves the rest of the route room to answer before the deadline.
+    """
+    remaining_s = max(0.0, remaining_s)
+    if others_remain:
+        remaining_s = min(remaining_s, max(MIN_ATTEMPT_S, remaining_s * share))
+    return max(0.0, min(timeout_s, remaining_s))
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

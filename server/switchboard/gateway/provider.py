@@ -6,6 +6,7 @@ This is the only module that sees HTTP: it turns every way a call can end into e
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from typing import Any
@@ -45,6 +46,19 @@ class ProviderClient:
     async def complete(self, model: ModelConfig, prompt: Prompt) -> Completion:
         """Ask `model` for a completion. Cancelling the awaiting task closes the connection."""
         body = request_body(model, prompt, stream=model.stream)
+        if not model.stream:
+            return await self._exchange(model, body, None)
+        watch = _StreamWatch(model)
+        try:
+            async with asyncio.timeout(model.first_token_timeout_s) as limit:
+                watch.limit = limit
+                return await self._exchange(model, body, watch)
+        except TimeoutError:
+            raise ProviderTimeout(watch.why()) from None
+
+    async def _exchange(
+        self, model: ModelConfig, body: dict[str, Any], watch: _StreamWatch | None
+    ) -> Completion:
         timeout = httpx.Timeout(
             connect=self.config.connect_timeout_s,
             read=model.timeout_s,
@@ -67,8 +81,8 @@ class ProviderClient:
         try:
             if response.status_code != 200:
                 raise await self._error(response)
-            if model.stream and _is_event_stream(response):
-                return await self._read_stream(response)
+            if watch is not None and _is_event_stream(response):
+                return await _read_stream(response, watch)
             return parse_completion(await _read_limited(response, _MAX_ANSWER_BODY))
         except httpx.TimeoutException:
             raise ProviderTimeout("the answer stalled") from None
@@ -90,12 +104,35 @@ class ProviderClient:
             return BadResponse(f"HTTP {response.status_code}: redirects are not followed")
         return error_for_status(response.status_code, response.headers, error_code(data), message)
 
-    async def _read_stream(self, response: httpx.Response) -> Completion:
-        assembler = StreamAssembler()
-        async for event in EventSource(response).aiter_sse():
-            if event.data:
-                assembler.feed(event.data)
-        return assembler.result()
+
+class _StreamWatch:
+    """The time limits of a streamed attempt: until its first token (from the request on), then
+    the longest gap between events. A stream that never starts, or stalls, is not waited out;
+    keep-alive comments carry no event and do not count as life."""
+
+    def __init__(self, model: ModelConfig) -> None:
+        self.model = model
+        self.limit: asyncio.Timeout | None = None
+        self.started = False
+
+    def event(self, carried_tokens: bool) -> None:
+        self.started = self.started or carried_tokens
+        if self.started and self.limit is not None:
+            loop = asyncio.get_running_loop()
+            self.limit.reschedule(loop.time() + self.model.stream_idle_timeout_s)
+
+    def why(self) -> str:
+        if self.started:
+            return f"the stream stalled for {self.model.stream_idle_timeout_s:g}s"
+        return f"no token within {self.model.first_token_timeout_s:g}s"
+
+
+async def _read_stream(response: httpx.Response, watch: _StreamWatch) -> Completion:
+    assembler = StreamAssembler()
+    async for event in EventSource(response).aiter_sse():
+        if event.data:
+            watch.event(assembler.feed(event.data))
+    return assembler.result()
 
 
 def _is_event_stream(response: httpx.Response) -> bool:

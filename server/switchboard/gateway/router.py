@@ -26,9 +26,9 @@ from .outcomes import (
     ProviderTimeout,
     TokenUsage,
 )
-from .policy import estimate_tokens, fits_window, hedge_delay
+from .policy import MIN_ATTEMPT_S, attempt_budget, estimate_tokens, fits_window, hedge_delay
 from .usage import UsageLog
-from .wire import Prompt
+from .wire import Prompt, output_budget
 
 if TYPE_CHECKING:
     from .provider import ProviderClient
@@ -37,9 +37,6 @@ T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
-# When every candidate is cooling down, wait for the first to recover only if that leaves it
-# at least this long to answer before the deadline.
-_MIN_ATTEMPT_S = 1.0
 # How often a request waiting on another's probe of a recovering provider looks again.
 _PROBE_POLL_S = 0.02
 
@@ -173,8 +170,16 @@ class _Run(Generic[T]):
 
     def _start(self, candidate: _Candidate, probe: bool) -> float | None:
         """Send to `candidate`; returns when to hedge if it has not answered by then."""
-        task = asyncio.create_task(self._call(candidate), name=f"switchboard:{candidate.alias}")
         now = self.router._clock()
+        budget = attempt_budget(
+            candidate.model.timeout_s,
+            self._deadline_at - now,
+            others_remain=self._next_index < len(self.request.chain) or bool(self._cooling),
+            share=self.request.knobs.attempt_share,
+        )
+        task = asyncio.create_task(
+            self._call(candidate, budget), name=f"switchboard:{candidate.alias}"
+        )
         self._in_flight[task] = _InFlight(candidate, now, probe)
         knobs = self.request.knobs
         if not knobs.hedge or self._next_index >= len(self.request.chain):
@@ -187,14 +192,12 @@ class _Run(Generic[T]):
         )
         return now + delay
 
-    async def _call(self, candidate: _Candidate) -> tuple[Completion, Any]:
+    async def _call(self, candidate: _Candidate, budget_s: float) -> tuple[Completion, Any]:
         try:
-            async with asyncio.timeout(candidate.model.timeout_s):
+            async with asyncio.timeout(budget_s):
                 completion = await candidate.client.complete(candidate.model, self.request.prompt)
         except TimeoutError:
-            raise ProviderTimeout(
-                f"no complete answer within {candidate.model.timeout_s:g}s"
-            ) from None
+            raise ProviderTimeout(f"no complete answer within {budget_s:.3g}s") from None
         return completion, self.request.parse(completion.text)
 
     def _settle(
@@ -272,7 +275,7 @@ class _Run(Generic[T]):
             self._next_index += 1
             model = config.models[alias]
             candidate = _Candidate(alias, model, self.router._clients[model.provider])
-            max_out = min(model.max_output_tokens, self.request.prompt.max_output_tokens or 1 << 30)
+            max_out = output_budget(model, self.request.prompt)
             if model.context_window <= self._min_window or not fits_window(
                 self._prompt_tokens, max_out, model.context_window
             ):
@@ -291,7 +294,7 @@ class _Run(Generic[T]):
 
     async def _last_resort(self) -> tuple[_Candidate, bool] | None:
         """Every candidate left is cooling down: wait for the one that recovers first, if it
-        recovers in time to answer before the deadline.
+        recovers in time to answer before the deadline (MIN_ATTEMPT_S at least).
 
         Only one request probes a recovering provider; others waiting for it wait for the
         probe's verdict (a success opens it to all, a failure cools it down again)."""
@@ -313,7 +316,7 @@ class _Run(Generic[T]):
             at = health.recovers_at(provider)
             now = self.router._clock()
             if at is not None and at > now:
-                if at + _MIN_ATTEMPT_S > self._deadline_at:
+                if at + MIN_ATTEMPT_S > self._deadline_at:
                     return None
                 await asyncio.sleep(at - now)
             gate = health.gate(provider, self.router._clock())
@@ -322,7 +325,7 @@ class _Run(Generic[T]):
             if gate is not Gate.COOLING_DOWN:
                 return candidate, gate is Gate.PROBE
             # Another request holds the probe: wait for its verdict while that can still pay.
-            if self.router._clock() + _MIN_ATTEMPT_S > self._deadline_at:
+            if self.router._clock() + MIN_ATTEMPT_S > self._deadline_at:
                 return None
             await asyncio.sleep(_PROBE_POLL_S)
 

@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..config import ModelConfig
-from .outcomes import AnswerCutOff, BadResponse, Completion, TokenUsage
+from ..config.schema import REASONING_EFFORTS
+from .outcomes import (
+    AnswerCutOff,
+    AnswerWithheld,
+    BadResponse,
+    Completion,
+    OnlyReasoning,
+    TokenUsage,
+)
+from .reasoning import split_reasoning
 
 Role = Literal["system", "user", "assistant"]
 
@@ -34,23 +43,43 @@ class Prompt:
     json_answer: bool = False
     # Caps the model's own max_output_tokens when a task knows its answer is short.
     max_output_tokens: int | None = None
+    # A task the user waits on (fix, explain): the least reasoning the model accepts.
+    quick: bool = False
 
     @property
     def text(self) -> str:
         return "\n".join(message.content for message in self.messages)
 
 
-def request_body(model: ModelConfig, prompt: Prompt, *, stream: bool) -> dict[str, Any]:
-    max_tokens = model.max_output_tokens
+def output_budget(model: ModelConfig, prompt: Prompt) -> int:
+    """The output tokens asked for: the answer's budget, plus room for the reasoning of a model
+    that thinks first (without it, the reasoning uses up the budget and the answer is cut off)."""
+    budget = model.max_output_tokens
     if prompt.max_output_tokens is not None:
-        max_tokens = min(max_tokens, prompt.max_output_tokens)
+        budget = min(budget, prompt.max_output_tokens)
+    if model.reasoning:
+        budget += model.reasoning_budget_tokens
+    return budget
+
+
+def reasoning_effort(model: ModelConfig, prompt: Prompt) -> str | None:
+    """The lowest effort the model accepts, for quick tasks; None leaves the model's default."""
+    if not prompt.quick or not model.reasoning_efforts:
+        return None
+    return min(model.reasoning_efforts, key=REASONING_EFFORTS.index)
+
+
+def request_body(model: ModelConfig, prompt: Prompt, *, stream: bool) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": model.model,
         "messages": [message.to_json() for message in prompt.messages],
-        model.max_tokens_field: max_tokens,
+        model.max_tokens_field: output_budget(model, prompt),
     }
     if model.temperature is not None:
         body["temperature"] = model.temperature
+    effort = reasoning_effort(model, prompt)
+    if effort is not None:
+        body["reasoning_effort"] = effort
     if prompt.json_answer and model.json_mode:
         body["response_format"] = {"type": "json_object"}
     if stream:
@@ -73,7 +102,28 @@ def _check_finish(finish_reason: Any) -> None:
     if finish_reason == "length":
         raise AnswerCutOff("the answer was cut off at the output token limit")
     if finish_reason == "content_filter":
-        raise AnswerCutOff("the answer was withheld by the provider's content filter")
+        raise AnswerWithheld("the answer was withheld by the provider's content filter")
+
+
+def _completion(
+    content: str, reasoning: str, usage: TokenUsage | None, finish_reason: Any
+) -> Completion:
+    """The answer without its reasoning, or why there is none to use.
+
+    A model that only reasoned failed this request (its provider did not): the route goes on.
+    """
+    _check_finish(finish_reason)
+    split = split_reasoning(content)
+    if not split.answer.strip():
+        if reasoning.strip() or split.reasoning.strip():
+            raise OnlyReasoning("the model reasoned but gave no answer")
+        raise BadResponse("the response has no content")
+    finish = finish_reason if isinstance(finish_reason, str) else None
+    return Completion(split.answer, usage, finish)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def parse_completion(payload: bytes) -> Completion:
@@ -90,12 +140,16 @@ def parse_completion(payload: bytes) -> Completion:
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         raise BadResponse("the response has no choices")
     message = choices[0].get("message")
-    content = message.get("content") if isinstance(message, dict) else None
-    if not isinstance(content, str) or not content.strip():
-        raise BadResponse("the response has no content")
-    finish_reason = choices[0].get("finish_reason")
-    _check_finish(finish_reason)
-    return Completion(content, _usage(data.get("usage")), finish_reason)
+    if not isinstance(message, dict):
+        raise BadResponse("the response has no message")
+    # vLLM and DeepSeek name the separate reasoning `reasoning_content`; OpenRouter `reasoning`.
+    reasoning = _text(message.get("reasoning_content")) + _text(message.get("reasoning"))
+    return _completion(
+        _text(message.get("content")),
+        reasoning,
+        _usage(data.get("usage")),
+        choices[0].get("finish_reason"),
+    )
 
 
 def error_message(data: Any) -> str:
@@ -127,14 +181,17 @@ class StreamAssembler:
 
     def __init__(self) -> None:
         self._parts: list[str] = []
+        self._reasoning: list[str] = []
         self._usage: TokenUsage | None = None
         self._finish_reason: str | None = None
         self._done = False
 
-    def feed(self, data: str) -> None:
+    def feed(self, data: str) -> bool:
+        """Take one event; returns whether it carried tokens (of the answer or the reasoning),
+        which is how a live stream is told from a stalled one."""
         if data.strip() == "[DONE]":
             self._done = True
-            return
+            return False
         try:
             chunk = json.loads(data)
         except ValueError:
@@ -144,21 +201,25 @@ class StreamAssembler:
         if "error" in chunk:
             raise BadResponse(f"the stream carried an error: {error_message(chunk)}")
         self._usage = _usage(chunk.get("usage")) or self._usage
+        tokens = False
         for choice in _dicts(chunk.get("choices")):
             delta = choice.get("delta")
-            if isinstance(delta, dict) and isinstance(delta.get("content"), str):
-                self._parts.append(delta["content"])
+            if isinstance(delta, dict):
+                content = _text(delta.get("content"))
+                reasoning = _text(delta.get("reasoning_content")) + _text(delta.get("reasoning"))
+                self._parts.append(content)
+                self._reasoning.append(reasoning)
+                tokens = tokens or bool(content or reasoning)
             if choice.get("finish_reason"):
                 self._finish_reason = str(choice["finish_reason"])
+        return tokens
 
     def result(self) -> Completion:
         if not self._done and self._finish_reason is None:
             raise BadResponse("the stream ended before the answer was complete")
-        _check_finish(self._finish_reason)
-        text = "".join(self._parts)
-        if not text.strip():
-            raise BadResponse("the response has no content")
-        return Completion(text, self._usage, self._finish_reason)
+        return _completion(
+            "".join(self._parts), "".join(self._reasoning), self._usage, self._finish_reason
+        )
 
 
 def _dicts(value: Any) -> Iterable[dict[str, Any]]:

@@ -81,7 +81,8 @@ def edit_prompt(
         (
             Message("system", EDIT_SYSTEM.format(language=language)),
             Message("user", "\n\n".join(parts)),
-        )
+        ),
+        quick=True,
     )
 
 
@@ -99,7 +100,8 @@ def explain_prompt(
         f"The line in question:\n{_block(focus.strip(), language)}\n\n"
         f"Explain {subject}."
     )
-    return Prompt((Message("system", EXPLAIN_SYSTEM), Message("user", text)), max_output_tokens=400)
+    messages = (Message("system", EXPLAIN_SYSTEM), Message("user", text))
+    return Prompt(messages, max_output_tokens=400, quick=True)
 
 
 def review_prompt(source: Source, redacted: Sequence[str]) -> Prompt:
