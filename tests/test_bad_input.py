@@ -17,9 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lsprotocol import types
 
+from switchboard.gateway import InvalidAnswer
 from switchboard.lsp.positions import from_client, to_client
 from switchboard.tasks import Source
-from switchboard.tasks.edits import fit_replacement
+from switchboard.tasks.replacement import Region, fit_code
 from tests.fake_provider import Echo, FakeProvider, RecordedRequest, Reply
 from tests.lsp_support import Session, start_session, stop_session, write_config
 
@@ -74,7 +75,10 @@ def test_an_edit_never_leaves_the_requested_lines(text, first, last, answer):
         return
     start = min(first, last, source.line_count - 1)
     end = min(max(first, last), source.line_count - 1)
-    edit = fit_replacement(source, start, end, answer).edit()
+    try:
+        edit = fit_code(Region(source, start, end), answer).edit()
+    except InvalidAnswer:
+        return  # refused: nothing reaches the file
     assert (start, 0) <= (edit.start.line, edit.start.character)
     # The furthest an edit may reach: past the last line's ending, i.e. (end + 1, 0), or the
     # end of that line's text when it has no ending.

@@ -5,23 +5,40 @@ from __future__ import annotations
 import pytest
 
 from switchboard.gateway import InvalidAnswer
-from switchboard.tasks.answers import code_block, fence_for, json_payload
-from switchboard.tasks.edits import checked_replacement, fit_replacement
+from switchboard.tasks.answers import json_values
+from switchboard.tasks.blocks import fence_for, fenced_blocks
+from switchboard.tasks.replacement import Region, fit_code, read_replacement
 from switchboard.tasks.review import parse_review
 from switchboard.tasks.source import Position, Source
+from switchboard.tasks.syntax import syntax_check
 
 
-def test_code_block_takes_the_first_fenced_block():
+def checked_replacement(source, start, end, code):
+    """What a fix reads from an answer that is just `code`, with the syntax check."""
+    return read_replacement(Region(source, start, end), code, syntax_check(source))
+
+
+def fit_replacement(source, start, end, code):
+    return fit_code(Region(source, start, end), code)
+
+
+def test_fenced_blocks_are_found_with_their_introduction():
     answer = "Here you go:\n```python\nx = 1\n```\nand also\n```\ny = 2\n```"
-    assert code_block(answer) == "x = 1"
-    assert code_block("~~~\na\n~~~") == "a"
-    assert code_block("````py\nuse ``` inside\n````") == "use ``` inside"
+    blocks = fenced_blocks(answer)
+    assert [(b.language, b.body, b.lead) for b in blocks] == [
+        ("python", "x = 1", "Here you go:"),
+        ("", "y = 2", "and also"),
+    ]
+    assert fenced_blocks("~~~\na\n~~~").blocks[0].body == "a"
+    assert fenced_blocks("````py\nuse ``` inside\n````").blocks[0].body == "use ``` inside"
+    # Never closed: the provider said the answer was complete, so it ends there.
+    assert fenced_blocks("```python\nx = 1\n").blocks[0].body == "x = 1"
 
 
-@pytest.mark.parametrize("answer", ["x = 1", "```python\nx = 1", "", "x" * 300_000])
-def test_code_block_refuses_answers_without_a_complete_block(answer):
+@pytest.mark.parametrize("answer", ["", "   ", "x" * 300_000])
+def test_answers_with_no_code_are_refused(answer):
     with pytest.raises(InvalidAnswer):
-        code_block(answer)
+        checked_replacement(Source("y = 1\n", "m.py"), 0, 0, answer)
 
 
 def test_fence_outgrows_backticks_in_the_code():
@@ -29,11 +46,21 @@ def test_fence_outgrows_backticks_in_the_code():
     assert fence_for("a ```` b") == "`````"
 
 
-def test_json_payload_tolerates_fences_and_chatter():
-    assert json_payload('Sure!\n```json\n{"findings": []}\n```') == {"findings": []}
-    assert json_payload('noise {"a": [1, 2]} trailing') == {"a": [1, 2]}
+def test_json_values_tolerate_fences_and_chatter():
+    assert json_values('Sure!\n```json\n{"findings": []}\n```') == [{"findings": []}]
+    assert json_values('noise {"a": [1, 2]} trailing [3]') == [{"a": [1, 2]}, [3]]
     with pytest.raises(InvalidAnswer):
-        json_payload("no json here")
+        json_values("no json here")
+
+
+def test_deep_or_huge_json_is_invalid_not_a_crash():
+    deep = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(InvalidAnswer):
+        json_values(deep)
+    with pytest.raises(InvalidAnswer):
+        json_values("```json\n" + '{"a":' * 50_000 + "1" + "}" * 50_000 + "\n```")
+    with pytest.raises(InvalidAnswer):  # a brace-filled answer stays cheap to scan
+        json_values("{" * 150_000)
 
 
 def test_edit_is_minimal_and_inside_the_range():

@@ -1,56 +1,66 @@
-"""Reading model answers tolerantly, and refusing the ones that cannot be used."""
+"""JSON in model answers, read the way models write it: in fences, in prose, more than once.
+
+A model may write a draft and then correct it; the reader of a task gets every JSON value in
+the answer, in order, and chooses (a review takes the last one that holds findings). Deeply
+nested or enormous JSON is refused rather than allowed to exhaust the parser.
+"""
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from ..gateway import InvalidAnswer
-
-_FENCE = re.compile(
-    r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)\n(?P<body>.*?)\n?"
-    r"^(?P=indent)(?P=fence)[ \t]*$",
-    re.MULTILINE | re.DOTALL,
-)
+from ..gateway.reasoning import answer_of
+from .blocks import fenced_blocks
 
 MAX_ANSWER_CHARS = 200_000
+# Starting points tried in prose for bare JSON: a long answer full of braces must stay cheap.
+_MAX_STARTS = 200
 
 
-def code_block(answer: str) -> str:
-    """The content of the first fenced code block, or InvalidAnswer when there is none."""
+def json_values(answer: str) -> list[Any]:
+    """The JSON values in `answer` after its reasoning: each fenced block that is JSON, then
+    objects and arrays standing in the prose; InvalidAnswer when there is none."""
     if len(answer) > MAX_ANSWER_CHARS:
         raise InvalidAnswer("the answer is implausibly large")
-    text = answer.replace("\r\n", "\n")
-    match = _FENCE.search(text)
-    if match is None:
-        # A lone opening fence (the answer was cut before the closing one) is not an answer.
-        raise InvalidAnswer("the answer has no fenced code block")
-    body = match.group("body")
-    indent = match.group("indent")
-    if indent:
-        body = "\n".join(line.removeprefix(indent) for line in body.split("\n"))
-    return body
+    text = answer_of(answer)
+    blocks = fenced_blocks(text)
+    values = [value for block in blocks if (value := _loads(block.body)) is not _NOTHING]
+    values += _bare_values(blocks.outside if len(blocks) else text)
+    if not values:
+        raise InvalidAnswer("the answer contains no JSON")
+    return values
 
 
-def fence_for(code: str) -> str:
-    """A backtick fence longer than any run of backticks inside `code`."""
-    longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
-    return "`" * max(3, longest + 1)
+_NOTHING = object()
 
 
-def json_payload(answer: str) -> Any:
-    """The first JSON object or array in `answer`, ignoring fences and chatter around it."""
-    text = answer.strip()
-    match = _FENCE.search(text)
-    if match is not None and match.group("body").lstrip()[:1] in ("{", "["):
-        text = match.group("body")
+def _loads(text: str) -> Any:
+    stripped = text.strip()
+    if stripped[:1] not in ("{", "["):
+        return _NOTHING
+    try:
+        return json.loads(stripped)
+    except (ValueError, RecursionError):
+        return _NOTHING
+
+
+def _bare_values(text: str) -> list[Any]:
     decoder = json.JSONDecoder()
-    for index, char in enumerate(text):
-        if char in "{[":
-            try:
-                value, _ = decoder.raw_decode(text, index)
-            except ValueError:
-                continue
-            return value
-    raise InvalidAnswer("the answer contains no JSON")
+    values: list[Any] = []
+    starts = 0
+    index = 0
+    while index < len(text) and starts < _MAX_STARTS:
+        if text[index] not in "{[":
+            index += 1
+            continue
+        starts += 1
+        try:
+            value, end = decoder.raw_decode(text, index)
+        except (ValueError, RecursionError):
+            index += 1
+            continue
+        values.append(value)
+        index = end
+    return values

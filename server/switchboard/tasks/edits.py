@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass
 
-from ..gateway import InvalidAnswer
-from .source import Position, Source, python_parses
+from .source import Position, Source
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,83 +77,6 @@ def _common_suffix(a: str, b: str) -> int:
     if 0 < i < len(a) and a[len(a) - i - 1 : len(a) - i + 1] == "\r\n":
         i -= 1
     return i
-
-
-_INDENT = re.compile(r"[ \t]*")
-
-
-def _indent_of(lines: list[str]) -> str:
-    indents = [_INDENT.match(line).group(0) for line in lines if line.strip()]  # type: ignore[union-attr]
-    if not indents:
-        return ""
-    common = indents[0]
-    for indent in indents[1:]:
-        while not indent.startswith(common):
-            common = common[:-1]
-    return common
-
-
-def _drop_echoed_context(source: Source, start: int, end: int, new_lines: list[str]) -> list[str]:
-    """Models often repeat lines around the ones they were asked to change. Those lines are
-    already in the file: drop an echoed prefix (the lines just before the range) and an echoed
-    suffix (the lines just after), as long as something of the answer remains."""
-    spare = len(new_lines) - (end - start + 1)
-    stripped = [line.strip() for line in new_lines]
-
-    def echoed(count: int, context: list[str], at_start: bool) -> bool:
-        part = stripped[:count] if at_start else stripped[len(stripped) - count :]
-        return part == context and any(part)
-
-    lead = 0
-    for count in range(min(spare, start, _ECHO_LINES), 0, -1):
-        before = [source.line_text(i).strip() for i in range(start - count, start)]
-        if echoed(count, before, at_start=True):
-            lead = count
-            break
-    spare -= lead
-    trail = 0
-    for count in range(min(spare, source.line_count - end - 1, _ECHO_LINES), 0, -1):
-        after = [source.line_text(i).strip() for i in range(end + 1, end + 1 + count)]
-        if echoed(count, after, at_start=False):
-            trail = count
-            break
-    return new_lines[lead : len(new_lines) - trail]
-
-
-_ECHO_LINES = 8
-
-
-def fit_replacement(source: Source, start: int, end: int, code: str) -> LineReplacement:
-    """Shape a model's code for lines start..end: the file's indentation and line endings,
-    and a final line ending where the original had one."""
-    old_lines = [line.rstrip("\r\n") for line in source.lines[start : end + 1]]
-    new_lines = code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    new_lines = _drop_echoed_context(source, start, end, new_lines)
-    # Models often drop the block's indentation; put it back if all of it went missing.
-    old_indent = _indent_of(old_lines)
-    if old_indent and not _indent_of(new_lines):
-        new_lines = [old_indent + line if line.strip() else line for line in new_lines]
-    eol = source.eol
-    text = eol.join(new_lines)
-    last_old = source.lines[end] if end < len(source.lines) else ""
-    if last_old.endswith(("\n", "\r")):
-        text += eol
-    return LineReplacement(source, start, end, text)
-
-
-def checked_replacement(
-    source: Source, start: int, end: int, code: str, *, original_parses: bool | None = None
-) -> LineReplacement:
-    """`fit_replacement`, refusing answers that change nothing or break a Python file."""
-    replacement = fit_replacement(source, start, end, code)
-    if replacement.new_lines == replacement.old_lines:
-        raise InvalidAnswer("the answer changes nothing")
-    if source.language == "python":
-        if original_parses is None:
-            original_parses = python_parses(source.text)
-        if original_parses and not python_parses(replacement.new_text()):
-            raise InvalidAnswer("the edited file would no longer parse")
-    return replacement
 
 
 def relocate(replacement: LineReplacement, current: Source, start: int) -> LineReplacement | None:

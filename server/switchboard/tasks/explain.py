@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from ..config import Config
 from ..gateway import Ask, InvalidAnswer
+from ..gateway.reasoning import answer_of
+from .blocks import fenced_blocks
 from .privacy import Redactor
 from .prompts import explain_prompt
 from .source import Source
@@ -48,6 +50,18 @@ def _subject(line_text: str, character: int | None, redactor: Redactor) -> str |
     return line_text[start:end]
 
 
+def _unwrapped(text: str) -> str:
+    """An explanation some models wrap whole in a ```markdown fence, without the fence."""
+    blocks = fenced_blocks(text)
+    if (
+        len(blocks) == 1
+        and not blocks.outside.strip()
+        and blocks.blocks[0].language in ("", "markdown", "md", "text")
+    ):
+        return blocks.blocks[0].body.strip()
+    return text
+
+
 def explain_ask(
     config: Config, source: Source, line: int, character: int | None = None
 ) -> Ask[Explanation]:
@@ -60,7 +74,7 @@ def explain_ask(
     prompt = explain_prompt(source, lines, line, symbol, context_lines=context)
 
     def parse(answer: str) -> Explanation:
-        text = redactor.restore(answer).strip()
+        text = _unwrapped(redactor.restore(answer_of(answer)).strip())
         if not text:
             raise InvalidAnswer("the explanation is empty")
         if len(text) > MAX_EXPLANATION_CHARS:

@@ -7,17 +7,17 @@ replacement for exactly those lines; the result is a minimal edit inside them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from ..config import Config
 from ..gateway import Ask
 from ..gateway.policy import route_for_size
-from .answers import code_block
-from .edits import LineReplacement, TextEdit, checked_replacement
+from .edits import LineReplacement, TextEdit
 from .privacy import Redactor
 from .prompts import edit_prompt
-from .source import Source, python_parses
+from .replacement import Region, read_replacement
+from .source import Source
+from .syntax import syntax_check
 from .window import redacted_lines
 
 FIX_INSTRUCTION = "Fix this problem reported by a linter or compiler: {message}"
@@ -78,16 +78,11 @@ def edit_ask(
     context = knobs.context_lines
     lines = redacted_lines(source, start - context, end + 1 + context, redactor)
     prompt = edit_prompt(source, lines, start, end, instruction=instruction, context_lines=context)
-
-    @cache
-    def original_parses() -> bool:
-        return source.language != "python" or python_parses(source.text)
+    region = Region(source, start, end, context, keeps_lines=task == "fix")
+    validate = syntax_check(source)
 
     def parse(answer: str) -> EditResult:
-        code = redactor.restore(code_block(answer))
-        return EditResult(
-            checked_replacement(source, start, end, code, original_parses=original_parses())
-        )
+        return EditResult(read_replacement(region, redactor.restore(answer), validate))
 
     return Ask(task=task, route=route, prompt=prompt, parse=parse)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..gateway import Message, Prompt
-from .answers import fence_for
+from .blocks import fence_for
 from .source import Source
 
 EDIT_SYSTEM = (

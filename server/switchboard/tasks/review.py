@@ -1,37 +1,54 @@
-"""Whole-file review: findings with lines, severity, message and an optional replacement."""
+"""Whole-file review: findings with lines, severity, message and an optional replacement.
+
+Findings are read as models write them: wrapped in prose or fences, after a draft they later
+corrected (the last list of findings counts), as a bare list, with lines as strings or ranges,
+with the severity words of any tracker. Severities map down, never up: a suggestion is never an
+error, a critical finding never less than a warning. A finding about a line the file does not
+have is dropped, never moved onto another line.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from ..config import Config
 from ..gateway import Ask, InvalidAnswer
-from .answers import json_payload
-from .edits import LineReplacement, checked_replacement
+from .answers import json_values
+from .edits import LineReplacement
 from .privacy import Redactor
 from .prompts import review_prompt
-from .source import Source, python_parses
+from .replacement import Region, read_replacement
+from .source import Source
+from .syntax import Validator, syntax_check
 from .window import redacted_lines
 
 SEVERITIES = ("error", "warning", "info", "hint")
 _SEVERITY_WORDS = {
-    "error": "error",
-    "critical": "error",
-    "high": "error",
-    "bug": "error",
-    "security": "error",
-    "warning": "warning",
-    "warn": "warning",
-    "medium": "warning",
-    "info": "info",
-    "information": "info",
-    "low": "info",
-    "note": "info",
-    "hint": "hint",
-    "style": "hint",
-    "nit": "hint",
+    "error": (
+        "error critical blocker fatal high severe serious bug security vulnerability "
+        "danger dangerous err"
+    ),
+    "warning": "warning warn major medium moderate important caution",
+    "info": "info information informational low minor note notice",
+    "hint": (
+        "hint suggestion suggest nit nitpick style trivial optional refactor cosmetic "
+        "consider improvement enhancement tip readability"
+    ),
 }
+_SEVERITY = {word: level for level, words in _SEVERITY_WORDS.items() for word in words.split()}
+# Words that name a kind of finding rather than a level: they count only when no level is named
+# ("critical style issue" is critical, "low-priority bug" is low).
+_KINDS = frozenset(
+    {
+        *("bug", "security", "vulnerability", "danger", "dangerous", "style", "refactor"),
+        *("cosmetic", "improvement", "enhancement", "readability", "tip"),
+    }
+)
+_LIST_KEYS = ("findings", "issues", "problems", "comments", "results", "review", "items")
+_MESSAGE_KEYS = ("message", "description", "issue", "problem", "comment", "text", "explanation")
+_SUGGESTION_KEYS = ("suggestion", "fix", "replacement", "suggested_fix", "suggested_code", "code")
 MAX_FINDINGS = 200
 
 
@@ -66,83 +83,109 @@ class Review:
 def review_ask(config: Config, source: Source) -> Ask[Review]:
     redactor = Redactor(enabled=config.privacy.redact_secrets)
     prompt = review_prompt(source, redacted_lines(source, 0, source.line_count, redactor))
-    original_parses = source.language != "python" or python_parses(source.text)
+    validate = syntax_check(source)
 
     def parse(answer: str) -> Review:
-        return parse_review(redactor.restore(answer), source, original_parses)
+        return parse_review(redactor.restore(answer), source, validate)
 
     return Ask(task="review", route="review", prompt=prompt, parse=parse)
 
 
-def parse_review(answer: str, source: Source, original_parses: bool = True) -> Review:
+def parse_review(answer: str, source: Source, validate: Validator | None = None) -> Review:
     """Findings from a tolerant reading of the answer; findings that make no sense are dropped."""
-    payload = json_payload(answer)
-    if isinstance(payload, dict):
-        items = payload.get("findings", payload.get("issues"))
-    else:
-        items = payload
-    if not isinstance(items, list):
-        raise InvalidAnswer("the review has no list of findings")
-    findings = []
+    items = _findings_list(json_values(answer))
+    findings: dict[tuple[int, int, str], Finding] = {}
     for item in items[:MAX_FINDINGS]:
-        finding = _finding(item, source, original_parses)
+        finding = _finding(item, source, validate)
         if finding is not None:
-            findings.append(finding)
-    return Review(tuple(sorted(findings, key=lambda f: (f.line, f.end_line))))
+            findings.setdefault((finding.line, finding.end_line, finding.message), finding)
+    return Review(tuple(sorted(findings.values(), key=lambda f: (f.line, f.end_line))))
 
 
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
+def _findings_list(values: list[Any]) -> list[Any]:
+    """The last value that is a list of findings: a model's correction comes after its draft."""
+    for value in reversed(values):
+        items = _as_findings(value)
+        if items is not None:
+            return items
+    raise InvalidAnswer("the review has no list of findings")
+
+
+def _as_findings(value: Any) -> list[Any] | None:
+    if isinstance(value, list):
+        return value if all(isinstance(item, dict) for item in value) else None
+    if not isinstance(value, dict):
         return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    for key in _LIST_KEYS:
+        if isinstance(value.get(key), list):
+            return value[key]
+    if "line" in value and any(key in value for key in _MESSAGE_KEYS):
+        return [value]  # one finding on its own
     return None
 
 
-def _finding(item: Any, source: Source, original_parses: bool) -> Finding | None:
+_RANGE = re.compile(
+    r"^\s*(?:lines?\s*|l)?(\d+)\s*(?:(?:-|\u2013|\u2014|to|\.\.|:)\s*l?(\d+))?", re.I
+)
+
+
+def _lines(value: Any) -> tuple[int, int | None] | None:
+    """A line as models write it: 12, 12.0, "12", "L12", "12-14", "lines 12 to 14"."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value, None
+    if isinstance(value, float) and value.is_integer():
+        return int(value), None
+    if isinstance(value, str):
+        match = _RANGE.match(value)
+        if match:
+            return int(match.group(1)), int(match.group(2)) if match.group(2) else None
+    return None
+
+
+def _first(item: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    return next((item[key] for key in keys if item.get(key) not in (None, "")), None)
+
+
+def severity_of(value: Any) -> str:
+    """error, warning, info or hint for a model's severity word; a missing or unknown word is a
+    warning, the protocol's own middle."""
+    if not isinstance(value, str):
+        return "warning"
+    words = [word for word in re.findall(r"[a-z]+", value.lower()) if word in _SEVERITY]
+    named = [word for word in words if word not in _KINDS] or words
+    if not named:
+        return "warning"
+    # Several levels ("medium-high"): the mildest, so that nothing is raised.
+    return max((_SEVERITY[word] for word in named), key=SEVERITIES.index)
+
+
+def _finding(item: Any, source: Source, validate: Validator | None) -> Finding | None:
     if not isinstance(item, dict):
         return None
-    line = _int(item.get("line", item.get("start_line")))
-    message = item.get("message") or item.get("description")
-    if line is None or not isinstance(message, str) or not message.strip():
+    where = _lines(_first(item, ("line", "start_line", "line_number", "lineno", "lines", "start")))
+    message = _first(item, _MESSAGE_KEYS)
+    if message is None and isinstance(item.get("title"), str):
+        message = item["title"]
+    if where is None or not isinstance(message, str) or not message.strip():
         return None
-    end_line = _int(item.get("end_line")) or line
+    line, end_line = where
     if not 1 <= line <= source.line_count:
         return None  # a finding about a line that does not exist is not about this file
-    end_line = min(max(end_line, line), source.line_count)
-    severity_word = str(item.get("severity", "warning")).strip().lower()
-    severity = _SEVERITY_WORDS.get(severity_word, "warning")
-    suggestion = item.get("suggestion")
+    end = _lines(_first(item, ("end_line", "endLine", "line_end", "end")))
+    end_line = end[0] if end is not None else end_line if end_line is not None else line
+    end_line = max(end_line, line)
+    suggestion = _first(item, _SUGGESTION_KEYS)
     suggestion = suggestion if isinstance(suggestion, str) and suggestion.strip() else None
     fix = None
-    if suggestion is not None:
+    if end_line > source.line_count:
+        end_line = source.line_count  # its replacement was for lines that do not exist
+    elif suggestion is not None:
+        region = Region(source, line - 1, end_line - 1, context=source.line_count)
         try:
-            fix = checked_replacement(
-                source,
-                line - 1,
-                end_line - 1,
-                _strip_fence(suggestion),
-                original_parses=original_parses,
-            )
+            fix = read_replacement(region, suggestion, validate)
         except InvalidAnswer:
-            fix = None
+            fix = None  # prose advice, or code that cannot be applied exactly: no quick fix
+    severity = severity_of(_first(item, ("severity", "level", "priority", "importance")))
     return Finding(line - 1, end_line - 1, severity, message.strip(), suggestion, fix)
-
-
-def _strip_fence(code: str) -> str:
-    lines = code.strip("\n").split("\n")
-    if (
-        len(lines) >= 2
-        and lines[0].lstrip().startswith(("```", "~~~"))
-        and lines[-1].strip()
-        in (
-            "```",
-            "~~~",
-        )
-    ):
-        return "\n".join(lines[1:-1])
-    return code.strip("\n")
