@@ -254,8 +254,9 @@ async def test_a_model_whose_window_is_too_small_is_skipped_without_a_request(
 
 async def test_a_large_fix_escalates_to_the_strong_route(fake, engine_for, tmp_path):
     text = "".join(f"x{i} = {i}\n" for i in range(200))
-    fake.default("fast", Reply("```python\ny = 1\n```"))
-    fake.default("strong", Reply("```python\ny = 2\n```"))
+    fixed = "".join(f"x{i} = {i + 1}\n" for i in range(100))  # a fix keeps its lines
+    fake.default("fast", Reply(f"```python\n{fixed}```"))
+    fake.default("strong", Reply(f"```python\n{fixed}```"))
     engine = engine_for(
         fake,
         models={"fast": {"provider": "p"}, "strong": {"provider": "p"}},

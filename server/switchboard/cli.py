@@ -1,7 +1,8 @@
 """The `switchboard` command: the language server, and the gateway's tasks from the shell.
 
 Exit codes: 0 answered (also from a stale cache), 2 configuration error, 3 nothing could answer
-and nothing was cached, 1 anything else. Errors are one sentence on stderr, never a traceback.
+and nothing was cached, 4 a fix was answered but not verified (`fix --verified-only`), 1
+anything else. Errors are one sentence on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .config.secrets import secret_values
 from .config.team import redis_url
 from .logs import ScrubSecrets, setup_logging
 
-EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_NO_ANSWER = 0, 1, 2, 3
+EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_NO_ANSWER, EXIT_NOT_VERIFIED = 0, 1, 2, 3, 4
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("--message", help="the problem to fix, e.g. a linter's message")
     fix.add_argument("--apply", action="store_true", help="write the fix into the file")
     fix.add_argument("--json", action="store_true", help="print one JSON object")
+    fix.add_argument(
+        "--source", metavar="TOOL", help="the checker that reported it (default: any installed)"
+    )
+    fix.add_argument("--code", help="the diagnostic's code (e.g. F821), to find it on the lines")
+    fix.add_argument(
+        "--no-verify", action="store_true", help="do not run the diagnostic's checker on the fix"
+    )
+    fix.add_argument(
+        "--verified-only",
+        action="store_true",
+        help="with --apply, write the fix only if its checker verified it (else exit 4)",
+    )
 
     explain = commands.add_parser("explain", parents=[common], help="explain the code at a line")
     explain.add_argument("file", type=Path)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config import Config
 from .gateway import Answer, Ask, Attempt, Gateway, ModelStats, NoAnswer, Outcome
@@ -30,11 +30,21 @@ from .tasks import (
 
 T = TypeVar("T")
 
+if TYPE_CHECKING:
+    from .checks import Target, Verifier
+
 # Selection actions every user gets: name -> (title, instruction, route).
 BUILTIN_EDITS = {
     "rewrite": ("Rewrite with AI: improve selection", REWRITE_INSTRUCTION, "fix"),
     "docstring": ("Add docstring with AI", DOCSTRING_INSTRUCTION, "fix"),
 }
+
+
+def withheld_variables(config: Config) -> tuple[str, ...]:
+    """Environment variables a checker never sees: the user's keys and the team's secrets."""
+    names = [p.api_key_env for p in config.providers.values() if p.api_key_env]
+    names += [name for name in (config.cache.password_env, config.cache.url_env) if name]
+    return tuple(names)
 
 
 class Engine:
@@ -67,11 +77,42 @@ class Engine:
             raise ExcludedFile(source.path, reason)
 
     def fix_ask(
-        self, source: Source, start: int, end: int, message: str | None = None
+        self,
+        source: Source,
+        start: int,
+        end: int,
+        message: str | None = None,
+        *,
+        target: Target | None = None,
+        verify: bool = True,
     ) -> Ask[EditResult]:
-        """Fix lines start..end (0-based, inclusive), optionally for a diagnostic's message."""
+        """Fix lines start..end (0-based, inclusive), optionally for a diagnostic's message;
+        with the diagnostic as `target`, its own checker verifies each model's edit."""
         self.guard(source)
-        return edit_ask(self.config, source, start, end, instruction=fix_instruction(message))
+        verifier = self.verifier(source, target) if verify else None
+        return edit_ask(
+            self.config, source, start, end, instruction=fix_instruction(message), verifier=verifier
+        )
+
+    def verifier(self, source: Source, target: Target | None) -> Verifier | None:
+        """Who verifies edits of `source` for `target`, when verification is on and the file is
+        one a checker can look at (it has a directory on disk)."""
+        if target is None or not self.config.verify.enabled or not source.path:
+            return None
+        path = Path(source.path)
+        if not path.parent.is_dir():
+            return None
+        from .checks import Verifier  # subprocess machinery: only when a fix is asked for
+
+        return Verifier(
+            self.config,
+            path,
+            source.text,
+            source.language,
+            target,
+            root=self.root,
+            withheld=withheld_variables(self.config),
+        )
 
     def edit_ask(self, source: Source, start: int, end: int, action: str) -> Ask[EditResult]:
         """A selection action: a built-in one (`rewrite`, `docstring`) or one from the config."""

@@ -238,6 +238,13 @@ def _semantic_problems(config: Config):
         for alias in chain:
             if alias not in config.models:
                 yield f"routes.{task}: unknown model {alias!r}"
+    for name, checker in config.checkers.items():
+        if not checker.command:
+            yield f"checkers.{name}.command: name the program to run"
+        if checker.timeout_s is not None and checker.timeout_s <= 0:
+            yield f"checkers.{name}.timeout_s: must be positive"
+    if config.verify.timeout_s <= 0:
+        yield "verify.timeout_s: must be positive"
     for name, action in config.actions.items():
         if action.route not in config.routes:
             yield f"actions.{name}.route: unknown route {action.route!r}"

@@ -135,6 +135,29 @@ class CacheConfig:
 
 
 @attrs.frozen(kw_only=True)
+class CheckerConfig:
+    """A user's own checker (user config only: a workspace must not make the editor run its
+    programs). `command` may name `{file}` (the text to check) and `{original}` (its path)."""
+
+    command: tuple[str, ...]
+    format: Literal["ruff-json", "pyright-json", "mypy-json", "eslint-json", "tsc", "gcc", "sarif"]
+    # The diagnostic `source` values it answers for (default: its name).
+    sources: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()  # languageIds; empty: every language
+    # stdin: the text on stdin under the file's name; file: in a temporary file beside it.
+    input: Literal["stdin", "file"] = "stdin"
+    timeout_s: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class VerifyConfig:
+    """Verifying fixes with the checker that raised their diagnostic."""
+
+    enabled: bool = True
+    timeout_s: float = 15.0  # one checker run; the task's deadline still bounds it
+
+
+@attrs.frozen(kw_only=True)
 class UsageConfig:
     path: str | None = None  # default: the platform's state directory
     latency_samples: int = 512  # per model, for percentiles
@@ -159,6 +182,8 @@ class Config:
     cache: CacheConfig = CacheConfig()
     usage: UsageConfig = UsageConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    checkers: dict[str, CheckerConfig] = attrs.field(factory=dict)
+    verify: VerifyConfig = VerifyConfig()
     # Where it came from, for `config check` and messages; not a TOML key.
     source: str = attrs.field(default="built-in defaults", eq=False)
 

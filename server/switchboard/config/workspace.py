@@ -84,7 +84,7 @@ def apply_overlay(
     if refused:
         warnings.append(
             f"{origin}: ignored {', '.join(sorted(refused))}: providers, models, keys, base URLs, "
-            "the cache and redaction can only be set in your user config"
+            "the cache, redaction and checkers can only be set in your user config"
         )
     updated = attrs.evolve(config, routes=routes, tasks=tasks, actions=actions, privacy=privacy)
     return updated, warnings

@@ -6,12 +6,12 @@ can name these types without loading it before it has answered `initialize`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from .outcomes import Attempt, TokenUsage
+from .outcomes import Attempt, EditQuality, TokenUsage
 from .wire import Prompt
 
 T = TypeVar("T")
@@ -32,6 +32,9 @@ class Ask(Generic[T]):
     prompt: Prompt
     parse: Callable[[str], T]
     use_cache: bool = True
+    # A second look at a parsed answer that takes time (a checker run), given the seconds left
+    # before the deadline: the value (with its verdict) and how the edit fared, or `Rejected`.
+    verify: Callable[[T, float], Awaitable[tuple[T, EditQuality]]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

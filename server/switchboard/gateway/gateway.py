@@ -176,6 +176,7 @@ class Gateway:
                     parse=ask.parse,
                     deadline_s=knobs.deadline_s,
                     knobs=knobs,
+                    verify=ask.verify,
                 )
             )
         except AllFailed as failed:

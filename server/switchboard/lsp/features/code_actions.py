@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from ...checks.verify import Target
 from ...engine import BUILTIN_EDITS
 from ...gateway import NoAnswer
 from ...tasks import ExcludedFile, LineReplacement
@@ -64,6 +65,9 @@ def list_actions(
             last = _last_line(start.line, end)
             data = _data(document.version, uri, start.line, last, source.lines, "fix")
             data["message"] = diagnostic.message
+            # Who raised it, so that its own checker can verify the edit (resolve time only).
+            data["source"] = diagnostic.source
+            data["code"] = None if diagnostic.code is None else str(diagnostic.code)
             actions.append(
                 _action(
                     server,
@@ -141,9 +145,10 @@ async def resolve_action(server: SwitchboardServer, action: types.CodeAction) ->
     data = action.data
     if not isinstance(data, dict) or data.get("switchboard") != 1 or action.edit is not None:
         return action
-    edit = await compute_edit(server, data)
-    if edit is not None:
-        action.edit = edit
+    computed = await compute_edit(server, data)
+    if computed is not None:
+        action.edit, verification = computed
+        action.data = {**data, **verification}
     return action
 
 
@@ -151,9 +156,10 @@ async def apply_action(server: SwitchboardServer, data: Any) -> bool:
     """For clients without resolve support: compute the edit and ask the client to apply it."""
     if not isinstance(data, dict) or data.get("switchboard") != 1:
         return False
-    edit = await compute_edit(server, data)
-    if edit is None:
+    computed = await compute_edit(server, data)
+    if computed is None:
         return False
+    edit, _ = computed
     # Shielded: cancelling this command must not cancel pygls' pending reply future (pygls #621).
     try:
         result = await asyncio.shield(
@@ -169,7 +175,8 @@ async def apply_action(server: SwitchboardServer, data: Any) -> bool:
 
 async def compute_edit(
     server: SwitchboardServer, data: dict[str, Any]
-) -> types.WorkspaceEdit | None:
+) -> tuple[types.WorkspaceEdit, dict[str, Any]] | None:
+    """The action's edit, and what verified it (`verified_by`, `verification`)."""
     uri = data.get("uri")
     document = server.documents.get(uri) if isinstance(uri, str) else None
     if document is None:
@@ -199,7 +206,8 @@ async def compute_edit(
             ask = engine.edit_ask(source, start, end, str(data.get("action", "rewrite")))
         else:
             message = data.get("message")
-            ask = engine.fix_ask(source, start, end, message if isinstance(message, str) else None)
+            message = message if isinstance(message, str) else None
+            ask = engine.fix_ask(source, start, end, message, target=_target(data, start, end))
     except (ExcludedFile, KeyError):
         return None
     try:
@@ -207,6 +215,8 @@ async def compute_edit(
     except NoAnswer:
         return None
     replacement: LineReplacement = answer.value.replacement
+    verification = answer.value.to_json() if data.get("kind") != "edit" else {}
+    verified = {key: verification[key] for key in verification if key.startswith("verifi")}
     current = server.documents.get(uri)
     if current is None:
         return None
@@ -219,6 +229,15 @@ async def compute_edit(
             )
             return None
         replacement = moved
-    return workspace_edit(
+    edit = workspace_edit(
         uri, current.version, replacement, server.encoding, server.client_document_changes
     )
+    return edit, verified
+
+
+def _target(data: dict[str, Any], start: int, end: int) -> Target | None:
+    """The diagnostic a quick fix is for, as its checker will look for it."""
+    source, code, message = data.get("source"), data.get("code"), data.get("message")
+    if not isinstance(source, str) or not isinstance(message, str):
+        return None
+    return Target(source, code if isinstance(code, str) else None, message, start, end)
