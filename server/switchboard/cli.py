@@ -1,7 +1,6 @@
 """The `switchboard` command: the language server, and the gateway's tasks from the shell.
 
-Exit codes: 0 answered (also from a stale cache), 2 configuration error, 3 nothing could answer
-and nothing was cached, 1 anything else. Errors are one sentence on stderr, never a traceback.
+How a command ends (exit codes, usage errors) is `exits.py`'s, shared with `commands.py`.
 """
 
 from __future__ import annotations
@@ -19,15 +18,10 @@ from . import __version__
 from .config import Config, ConfigError, load_config
 from .config.secrets import secret_values
 from .config.team import redis_url
+from .exits import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, UsageError, fail
 from .logs import ScrubSecrets, setup_logging
 
-EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_NO_ANSWER = 0, 1, 2, 3
-
 log = logging.getLogger(__name__)
-
-
-class UsageError(Exception):
-    """The command line or its inputs cannot be used; the message says why."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -118,12 +112,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.debug("unexpected error", exc_info=True)
         what = ScrubSecrets(secrets).scrub(f"{type(exc).__name__}: {exc}")
         return fail(EXIT_ERROR, f"unexpected error ({what}); run with -vv to see where.")
-
-
-def fail(code: int, message: str) -> int:
-    """Say what went wrong in one sentence on stderr; returns the exit code."""
-    print(f"switchboard: {message}", file=sys.stderr)
-    return code
 
 
 # -- config -------------------------------------------------------------------------------------

@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .cli import EXIT_CONFIG, EXIT_ERROR, EXIT_NO_ANSWER, EXIT_OK, UsageError, fail
 from .config import Config
 from .engine import Engine
+from .exits import EXIT_CONFIG, EXIT_ERROR, EXIT_NO_ANSWER, EXIT_OK, UsageError, fail
 from .gateway import Answer, NoAnswer
 from .tasks import ExcludedFile, Source
 
