@@ -160,8 +160,9 @@ def _team_check(config: Config) -> None:
         if cache.url_env:
             print(f"warning: ${cache.url_env} is not set; team mode is off")
         return
-    from .gateway.team.keys import policy_namespace  # imports the Redis client: team mode only
-    from .gateway.team.link import describe_url
+    # These import the Redis client: team mode only.
+    from .gateway.team.connection import describe_url
+    from .gateway.team.keys import policy_namespace
 
     namespace = cache.namespace or policy_namespace(config)
     print(f"team cache: {describe_url(url)}, namespace {namespace}")
