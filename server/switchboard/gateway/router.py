@@ -26,7 +26,7 @@ from .outcomes import (
     ProviderTimeout,
     TokenUsage,
 )
-from .policy import estimate_tokens, fits_window, hedge_delay
+from .policy import estimate_tokens, fits, hedge_delay
 from .usage import UsageLog
 from .wire import Prompt
 
@@ -272,9 +272,9 @@ class _Run(Generic[T]):
             self._next_index += 1
             model = config.models[alias]
             candidate = _Candidate(alias, model, self.router._clients[model.provider])
-            max_out = min(model.max_output_tokens, self.request.prompt.max_output_tokens or 1 << 30)
-            if model.context_window <= self._min_window or not fits_window(
-                self._prompt_tokens, max_out, model.context_window
+            output_cap = self.request.prompt.max_output_tokens
+            if model.context_window <= self._min_window or not fits(
+                model, self._prompt_tokens, output_cap
             ):
                 self._record(candidate, Outcome.SKIPPED_CONTEXT_WINDOW, 0.0)
                 continue
