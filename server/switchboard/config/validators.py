@@ -25,7 +25,9 @@ class OutOfRange(ValueError):
         self.problem = problem
 
 
-def _rule(allowed: Callable[[Any], bool], problem: str) -> Validator:
+def rule(allowed: Callable[[Any], bool], problem: str) -> Validator:
+    """A validator refusing a value `allowed` rejects, with `problem` as what the user reads."""
+
     def check(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if not allowed(value):
             raise OutOfRange(attribute.name, problem)
@@ -34,24 +36,24 @@ def _rule(allowed: Callable[[Any], bool], problem: str) -> Validator:
 
 
 def at_least(low: int) -> Validator:
-    return _rule(lambda value: value >= low, f"must be at least {low}")
+    return rule(lambda value: value >= low, f"must be at least {low}")
 
 
 def positive() -> Validator:
-    return _rule(lambda value: value > 0, "must be positive")
+    return rule(lambda value: value > 0, "must be positive")
 
 
 def not_negative() -> Validator:
-    return _rule(lambda value: value >= 0, "must not be negative")
+    return rule(lambda value: value >= 0, "must not be negative")
 
 
 def between(low: float, high: float) -> Validator:
-    return _rule(lambda value: low <= value <= high, f"must be between {low:g} and {high:g}")
+    return rule(lambda value: low <= value <= high, f"must be between {low:g} and {high:g}")
 
 
 def matches(pattern: str, problem: str) -> Validator:
     compiled = re.compile(pattern)
-    return _rule(lambda value: compiled.fullmatch(value) is not None, problem)
+    return rule(lambda value: compiled.fullmatch(value) is not None, problem)
 
 
 def optional(validator: Validator) -> Validator:
