@@ -1,8 +1,6 @@
 """The `switchboard` command: the language server, and the gateway's tasks from the shell.
 
-Exit codes: 0 answered (also from a stale cache), 2 configuration error, 3 nothing could answer
-and nothing was cached, 4 a fix was answered but not verified (`fix --verified-only`), 1
-anything else. Errors are one sentence on stderr, never a traceback.
+How a command ends (exit codes, usage errors) is `exits.py`'s, shared with `commands.py`.
 """
 
 from __future__ import annotations
@@ -20,15 +18,10 @@ from . import __version__
 from .config import Config, ConfigError, load_config
 from .config.secrets import secret_values
 from .config.team import redis_url
+from .exits import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, UsageError, fail
 from .logs import ScrubSecrets, setup_logging
 
-EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_NO_ANSWER, EXIT_NOT_VERIFIED = 0, 1, 2, 3, 4
-
 log = logging.getLogger(__name__)
-
-
-class UsageError(Exception):
-    """The command line or its inputs cannot be used; the message says why."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -133,12 +126,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(EXIT_ERROR, f"unexpected error ({what}); run with -vv to see where.")
 
 
-def fail(code: int, message: str) -> int:
-    """Say what went wrong in one sentence on stderr; returns the exit code."""
-    print(f"switchboard: {message}", file=sys.stderr)
-    return code
-
-
 # -- config -------------------------------------------------------------------------------------
 
 
@@ -185,8 +172,9 @@ def _team_check(config: Config) -> None:
         if cache.url_env:
             print(f"warning: ${cache.url_env} is not set; team mode is off")
         return
-    from .gateway.team.keys import policy_namespace  # imports the Redis client: team mode only
-    from .gateway.team.link import describe_url
+    # These import the Redis client: team mode only.
+    from .gateway.team.connection import describe_url
+    from .gateway.team.keys import policy_namespace
 
     namespace = cache.namespace or policy_namespace(config)
     print(f"team cache: {describe_url(url)}, namespace {namespace}")

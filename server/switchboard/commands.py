@@ -14,7 +14,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .cli import (
+from .config import Config
+from .engine import Engine
+from .exits import (
     EXIT_CONFIG,
     EXIT_ERROR,
     EXIT_NO_ANSWER,
@@ -23,8 +25,6 @@ from .cli import (
     UsageError,
     fail,
 )
-from .config import Config
-from .engine import Engine
 from .gateway import Answer, NoAnswer
 from .tasks import ExcludedFile, Source
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config import Config
 from .gateway import Answer, Ask, Attempt, Gateway, ModelStats, NoAnswer, Outcome
-from .gateway.policy import estimate_tokens
+from .gateway.policy import estimate_tokens, models_that_fit
 from .tasks import (
     DOCSTRING_INSTRUCTION,
     REWRITE_INSTRUCTION,
@@ -141,11 +141,11 @@ class Engine:
 
     def _check_fits(self, route: str, source: Source) -> None:
         """Refuse a whole-file task no model on the route could take, before building a prompt
-        (for a huge file that alone would cost seconds)."""
+        (for a huge file that alone would cost seconds). The rule is the router's; the file
+        alone is less than its prompt, so nothing refused here could have been answered."""
         chain = self.config.route(route)
-        windows = [self.config.models[alias].context_window for alias in chain]
         needed = estimate_tokens(source.text)
-        if windows and needed > max(windows):
+        if chain and not models_that_fit(self.config.models, chain, needed):
             attempts = tuple(
                 Attempt(
                     alias,

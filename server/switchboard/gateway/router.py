@@ -28,9 +28,9 @@ from .outcomes import (
     Rejected,
     TokenUsage,
 )
-from .policy import MIN_ATTEMPT_S, attempt_budget, estimate_tokens, fits_window, hedge_delay
+from .policy import MIN_ATTEMPT_S, attempt_budget, estimate_tokens, fits, hedge_delay
 from .usage import UsageLog
-from .wire import Prompt, output_budget
+from .wire import Prompt
 
 if TYPE_CHECKING:
     from .provider import ProviderClient
@@ -293,9 +293,9 @@ class _Run(Generic[T]):
             self._next_index += 1
             model = config.models[alias]
             candidate = _Candidate(alias, model, self.router._clients[model.provider])
-            max_out = output_budget(model, self.request.prompt)
-            if model.context_window <= self._min_window or not fits_window(
-                self._prompt_tokens, max_out, model.context_window
+            output_cap = self.request.prompt.max_output_tokens
+            if model.context_window <= self._min_window or not fits(
+                model, self._prompt_tokens, output_cap
             ):
                 self._record(candidate, Outcome.SKIPPED_CONTEXT_WINDOW, 0.0)
                 continue

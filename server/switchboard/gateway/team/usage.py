@@ -15,7 +15,8 @@ from redis.asyncio.client import Pipeline
 from ..policy import percentile
 from ..usage import ModelStats, UsageDelta, sorted_kinds
 from .keys import Keys
-from .link import RedisLink, Write
+from .link import RedisLink
+from .writes import Write
 
 _INT_FIELDS = ("requests", "ok", "prompt_tokens", "completion_tokens", "cache_fresh", "cache_stale")
 
