@@ -50,8 +50,8 @@ async def review_command(engine: Engine, args: argparse.Namespace) -> int:
         progress(notice)
     if single and output == "json":
         print(dumps(file_json(run.reviewed[0])))  # the shape `review FILE --json` always had
-    else:
-        print(FORMATS[output](run))
+    elif report := FORMATS[output](run):  # no empty line for a run with nothing to say
+        print(report)
     _summary(run, progress)
     return exit_code(run, args.fail_on)
 
