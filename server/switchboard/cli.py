@@ -20,6 +20,7 @@ from .config.secrets import secret_values
 from .config.team import redis_url
 from .exits import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, UsageError, fail
 from .logs import ScrubSecrets, setup_logging
+from .review_ci import options as review_options
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--line", type=int, required=True, help="line (1-based)")
     explain.add_argument("--json", action="store_true", help="print one JSON object")
 
-    review = commands.add_parser("review", parents=[common], help="review a whole file")
-    review.add_argument("file", type=Path)
-    review.add_argument("--json", action="store_true", help="print one JSON object")
+    review = commands.add_parser(
+        "review", parents=[common], help="review files, or a patch (--diff, --staged)"
+    )
+    review_options.add_arguments(review)
 
     stats = commands.add_parser("stats", parents=[common], help="per-model usage and health")
     stats.add_argument("--json", action="store_true", help="print one JSON object")

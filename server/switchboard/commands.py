@@ -49,7 +49,11 @@ async def _run_task(args: argparse.Namespace, config: Config) -> int:
             return _print_stats(engine.stats(), as_json=args.json)
         # A one-shot command may wait for the team's Redis (bounded); an editor never does.
         await engine.gateway.start()
-        source = _read_source(args.file)
+        if args.command == "review":
+            from .review_ci.command import review_command
+
+            return await review_command(engine, args)
+        source = read_source(args.file)
         if args.command == "fix":
             return await _fix(engine, source, args)
         if args.command == "explain":
@@ -57,14 +61,13 @@ async def _run_task(args: argparse.Namespace, config: Config) -> int:
             return await _answer(
                 engine.explain(source, line), args.json, lambda a: a.value.markdown
             )
-        if args.command == "review":
-            return await _answer(engine.review(source), args.json, _review_text(source))
         raise UsageError(f"unknown command {args.command}")
     finally:
         await engine.aclose()
 
 
-def _read_source(path: Path) -> Source:
+def read_source(path: Path) -> Source:
+    """A file named on the command line; UsageError says why it cannot be used."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -207,39 +210,11 @@ async def _answer(
     return EXIT_OK
 
 
-def _review_text(source: Source) -> Callable[[Answer[Any]], str]:
-    def render(answer: Answer[Any]) -> str:
-        findings = answer.value.findings
-        if not findings:
-            return f"{source.path}: no findings"
-        lines = []
-        for finding in findings:
-            where = f"{finding.line + 1}"
-            if finding.end_line != finding.line:
-                where += f"-{finding.end_line + 1}"
-            lines.append(f"{source.path}:{where}: {finding.severity}: {finding.message}")
-            if finding.fix is not None:
-                lines.extend("    " + line for line in finding.fix.unified_diff().splitlines())
-            elif finding.suggestion:
-                lines.append(f"    suggestion: {finding.suggestion}")
-        return "\n".join(lines)
-
-    return render
-
-
 def _report(answer: Answer[Any]) -> None:
     """One line on stderr saying who answered, so scripts can keep stdout clean."""
     for notice in answer.notices:
         print(f"switchboard: {notice}", file=sys.stderr)
-    how = {"miss": "", "fresh": ", from the cache", "stale": ", from the cache (stale)"}
-    failed = [a for a in answer.attempts if a.outcome != "ok"]
-    fallback = ""
-    if failed:
-        fallback = " after " + "; ".join(f"{a.model}: {a.outcome.describe()}" for a in failed)
-    print(
-        f"switchboard: answered by {answer.model} ({answer.provider}){how[answer.cache]}{fallback}",
-        file=sys.stderr,
-    )
+    print(f"switchboard: {answer.describe()}", file=sys.stderr)
 
 
 def _print_json(data: dict[str, Any]) -> None:

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config import Config
 from .gateway import Answer, Ask, Attempt, Gateway, ModelStats, NoAnswer, Outcome
-from .gateway.policy import estimate_tokens, models_that_fit
+from .gateway.policy import estimate_tokens, fits, models_that_fit
 from .tasks import (
     DOCSTRING_INSTRUCTION,
     REWRITE_INSTRUCTION,
+    ChangedLines,
     EditResult,
     ExcludedFile,
     Explanation,
@@ -26,6 +27,7 @@ from .tasks import (
     explain_ask,
     fix_instruction,
     review_ask,
+    review_changes_ask,
 )
 
 T = TypeVar("T")
@@ -138,6 +140,21 @@ class Engine:
         self.guard(source)
         self._check_fits("review", source)
         return review_ask(self.config, source)
+
+    def review_changes_ask(self, source: Source, changes: ChangedLines) -> Ask[Review]:
+        """Review a patch's changes to `source`: the whole file as context where it fits the
+        review route's first model, else the changed regions with their enclosing functions."""
+        self.guard(source)
+        chain = self.config.route("review")
+        if chain:
+            model = self.config.models[chain[0]]
+            # The text alone first: building a prompt for a huge file costs seconds.
+            if estimate_tokens(source.text) < model.context_window:
+                ask = review_changes_ask(self.config, source, changes)
+                needed = estimate_tokens(ask.prompt.text)
+                if fits(model, needed, ask.prompt.max_output_tokens):
+                    return ask
+        return review_changes_ask(self.config, source, changes, whole=False)
 
     def _check_fits(self, route: str, source: Source) -> None:
         """Refuse a whole-file task no model on the route could take, before building a prompt

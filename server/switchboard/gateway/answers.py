@@ -54,6 +54,15 @@ class Answer(Generic[T]):
     def fell_back(self) -> bool:
         return any(attempt.outcome != "ok" for attempt in self.attempts)
 
+    def describe(self) -> str:
+        """'answered by strong (q), from the cache after fast: rate-limited', for a log line."""
+        how = {"miss": "", "fresh": ", from the cache", "stale": ", from the cache (stale)"}
+        failed = [a for a in self.attempts if a.outcome != "ok"]
+        fallback = ""
+        if failed:
+            fallback = " after " + "; ".join(f"{a.model}: {a.outcome.describe()}" for a in failed)
+        return f"answered by {self.model} ({self.provider}){how[self.cache.value]}{fallback}"
+
     def envelope(self) -> dict[str, Any]:
         """The fields every `--json` result carries besides the task's own result."""
         return {
