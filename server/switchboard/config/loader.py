@@ -18,7 +18,7 @@ from cattrs.errors import CattrsError, ForbiddenExtraKeysError
 from cattrs.v import transform_error
 
 from .defaults import builtin_providers_models_routes
-from .schema import BUILTIN_TASKS, REASONING_EFFORTS, Config, TaskConfig
+from .schema import BUILTIN_TASKS, REASONING_EFFORTS, BudgetConfig, Config, TaskConfig
 
 CONFIG_ENV = "SWITCHBOARD_CONFIG"
 APP_NAME = "switchboard"
@@ -88,6 +88,7 @@ def config_from_mapping(
             config.cache, path=_home(config.cache.path), ca_file=_home(config.cache.ca_file)
         ),
         usage=attrs.evolve(config.usage, path=_home(config.usage.path)),
+        prices=attrs.evolve(config.prices, path=_home(config.prices.path)),
     )
     problems = [*_semantic_problems(config), *_team_problems(config, environ)]
     if problems:
@@ -211,7 +212,7 @@ def _semantic_problems(config: Config):
         if model.temperature is not None and not 0 <= model.temperature <= 2:
             yield f"models.{alias}.temperature: must be between 0 and 2"
         for key in ("input_cost_per_mtok", "output_cost_per_mtok"):
-            if getattr(model, key) < 0:
+            if (getattr(model, key) or 0) < 0:
                 yield f"models.{alias}.{key}: must not be negative"
         if model.provider not in config.providers:
             yield (
@@ -250,6 +251,11 @@ def _semantic_problems(config: Config):
             yield f"cache.{key}: must be at least 1"
     if config.usage.latency_samples < 1:
         yield "usage.latency_samples: must be at least 1"
+    yield from budget_problems("budget", config.budget)
+    if config.prices.ttl_s <= 0:
+        yield "prices.ttl_s: must be positive"
+    if config.prices.timeout_s <= 0:
+        yield "prices.timeout_s: must be positive"
     breaker = config.breaker
     if breaker.failure_threshold < 1:
         yield "breaker.failure_threshold: must be at least 1"
@@ -279,6 +285,18 @@ def task_problems(prefix: str, knobs: TaskConfig):
         yield f"{prefix}.large_fix_lines: must be at least 1"
     if not 0 < knobs.attempt_share <= 1:
         yield f"{prefix}.attempt_share: must be more than 0 and at most 1"
+
+
+def budget_problems(prefix: str, budget: BudgetConfig):
+    """What is wrong with spending limits (from the user's config or a workspace's)."""
+    scopes = [(prefix, budget), *((f"{prefix}.tasks.{t}", b) for t, b in budget.tasks.items())]
+    for where, limits in scopes:
+        for key in ("daily_usd", "monthly_usd"):
+            value = getattr(limits, key)
+            if value is not None and value < 0:
+                yield f"{where}.{key}: must not be negative"
+    if not 0 < budget.warn_ratio <= 1:
+        yield f"{prefix}.warn_ratio: must be more than 0 and at most 1"
 
 
 def _team_problems(config: Config, environ: Mapping[str, str]):

@@ -41,8 +41,10 @@ class ModelConfig:
     model: str
     context_window: int = 8192
     max_output_tokens: int = 1024
-    input_cost_per_mtok: float = 0.0
-    output_cost_per_mtok: float = 0.0
+    # USD per million tokens. Unset: the provider's listing or the price table says (prices.py);
+    # a price set here always wins. 0 means free (a local model), which a spent budget allows.
+    input_cost_per_mtok: float | None = None
+    output_cost_per_mtok: float | None = None
     temperature: float | None = None
     # Per-attempt ceiling; the task's deadline (and its attempt_share) still bounds it.
     timeout_s: float = 30.0
@@ -141,6 +143,35 @@ class UsageConfig:
 
 
 @attrs.frozen(kw_only=True)
+class PricesConfig:
+    """Where prices come from for models whose config sets none."""
+
+    listing: bool = True  # the provider's own GET /models listing (OpenRouter's carries prices)
+    table: bool = True  # the genai-prices table from PyPI
+    ttl_s: float = 86400.0  # how long looked-up prices are kept before a background refresh
+    path: str | None = None  # default: the platform's cache directory
+    timeout_s: float = 5.0  # per provider listing
+
+
+@attrs.frozen(kw_only=True)
+class BudgetLimits:
+    """Spending limits in USD; None means no limit."""
+
+    daily_usd: float | None = None
+    monthly_usd: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class BudgetConfig:
+    """Spending limits overall and per task. A workspace may lower them, never raise them."""
+
+    daily_usd: float | None = None
+    monthly_usd: float | None = None
+    warn_ratio: float = 0.8  # say once when spend passes this share of a limit
+    tasks: dict[str, BudgetLimits] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
 class PrivacyConfig:
     redact_secrets: bool = True
     exclude: tuple[str, ...] = ()
@@ -159,6 +190,8 @@ class Config:
     cache: CacheConfig = CacheConfig()
     usage: UsageConfig = UsageConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    prices: PricesConfig = PricesConfig()
+    budget: BudgetConfig = BudgetConfig()
     # Where it came from, for `config check` and messages; not a TOML key.
     source: str = attrs.field(default="built-in defaults", eq=False)
 

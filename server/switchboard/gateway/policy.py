@@ -87,6 +87,12 @@ def estimate_tokens(text: str) -> int:
     return len(text) // 3 + 1
 
 
+def expected_tokens(text: str) -> int:
+    """A central token estimate, for prices: ~4 characters per token, as common tokenizers
+    average on code and prose. `estimate_tokens` stays generous, to decide what fits a window."""
+    return math.ceil(len(text) / 4)
+
+
 def fits_window(prompt_tokens: int, max_output_tokens: int, context_window: int) -> bool:
     return prompt_tokens + max_output_tokens <= context_window
 
