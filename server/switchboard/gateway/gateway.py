@@ -71,6 +71,7 @@ class Gateway:
     _clock: Callable[[], float] = field(default=time.monotonic)
     _told: set[str] = field(default_factory=set)  # budget notices already given
     _team_spend: Spend | None = None  # the team's spend as last read from Redis
+    _mine_at_team_read: Spend | None = None  # this machine's spend at that read
     _team_spend_at: float = -1e9
     _team_spend_task: asyncio.Task[None] | None = None
     _prices_checked_at: float = -1e9
@@ -190,8 +191,10 @@ class Gateway:
     def spend(self) -> Spend:
         """Today's and this month's spend: this machine's, or the team's where it is larger."""
         local = self.usage.spend()
-        team = self._team_spend
-        return local.combined(team) if team is not None and team.day == local.day else local
+        team, then = self._team_spend, self._mine_at_team_read
+        if team is None or then is None or team.day != local.day:
+            return local
+        return local.with_team(team, then)
 
     def budget_state(self, task: str | None = None) -> BudgetState:
         """Where spend stands against the limits that apply to `task` (all when None)."""
@@ -224,8 +227,10 @@ class Gateway:
         if self.team is None or self.team.usage is None:
             return
         self._team_spend_at = self._clock()
+        mine = self.usage.spend()
         try:
-            self._team_spend = await self.team.usage.spend(self.usage.spend().day)
+            self._team_spend = await self.team.usage.spend(mine.day)
+            self._mine_at_team_read = mine
         except Exception as exc:  # TeamUnavailable and friends: this machine's figures serve
             log.info("Could not read the team's spend (%s).", exc)
 

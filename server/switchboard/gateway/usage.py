@@ -183,14 +183,23 @@ class Spend:
     def month_total(self) -> float:
         return sum(self.month.values())
 
-    def combined(self, other: Spend) -> Spend:
-        """Per task the larger of two views of the same spend (this machine's and the team's,
-        which includes this machine's once sent): never counted twice, never under."""
-        return Spend(self.day, _larger(self.today, other.today), _larger(self.month, other.month))
+    def with_team(self, team: Spend, mine_then: Spend) -> Spend:
+        """The team's spend as last read, plus what this machine spent since (`mine_then` is
+        this machine's spend at that read); never less than this machine's own."""
+        return Spend(
+            self.day,
+            _since(self.today, team.today, mine_then.today),
+            _since(self.month, team.month, mine_then.month),
+        )
 
 
-def _larger(a: Mapping[str, float], b: Mapping[str, float]) -> dict[str, float]:
-    return {key: max(a.get(key, 0.0), b.get(key, 0.0)) for key in {*a, *b}}
+def _since(
+    mine: Mapping[str, float], team: Mapping[str, float], then: Mapping[str, float]
+) -> dict[str, float]:
+    return {
+        key: max(mine.get(key, 0.0), team.get(key, 0.0) + mine.get(key, 0.0) - then.get(key, 0.0))
+        for key in {*mine, *team}
+    }
 
 
 class UsageLog:
