@@ -33,6 +33,8 @@ def config_dict(
         "routes": routes,
         "cache": {"path": str(tmp_path / "cache.sqlite")},
         "usage": {"path": str(tmp_path / "usage.sqlite")},
+        # No price lookups unless a test asks: they would add requests the test did not script.
+        "prices": {"path": str(tmp_path / "prices.json"), "listing": False, "table": False},
     }
     for name, values in sections.items():
         raw[name] = {**raw.get(name, {}), **values}

@@ -174,7 +174,7 @@ def test_stats_shows_per_model_figures(workspace, fake):
     assert fast["requests"] == 1 and fast["prompt_tokens"] == 100
     assert fast["cost_usd"] == pytest.approx((100 * 0.5 + 20 * 1.5) / 1e6)
     assert fast["availability"] == 1.0
-    assert fast["price_per_mtok"] == {"input": 0.5, "output": 1.5}
+    assert fast["price_per_mtok"] == {"input": 0.5, "output": 1.5, "source": "config"}
     # What a user needs to choose: every routed model, used or not, with its price.
     strong = next(m for m in data["models"] if m["model"] == "strong")
     assert strong["requests"] == 0 and strong["availability"] is None

@@ -81,6 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
         "review", parents=[common], help="review files, or a patch (--diff, --staged)"
     )
     review_options.add_arguments(review)
+    review.add_argument(
+        "--estimate", action="store_true", help="print the estimated cost; call no model"
+    )
+
+    models = commands.add_parser(
+        "models", parents=[common], help="the models each provider offers, with prices"
+    )
+    models.add_argument("--json", action="store_true", help="print one JSON object")
 
     stats = commands.add_parser("stats", parents=[common], help="per-model usage and health")
     stats.add_argument("--json", action="store_true", help="print one JSON object")
@@ -143,6 +151,7 @@ def _config_check(config: Config) -> int:
         else:
             key = "no key (keyless local server)"
         print(f"  {name}: {provider.base_url}, {key}")
+    _prices_check(config)
     print("routes:")
     for route, chain in config.routes.items():
         described = []
@@ -164,6 +173,18 @@ def _config_check(config: Config) -> int:
     _team_check(config)
     print("The configuration is valid.")
     return EXIT_OK
+
+
+def _prices_check(config: Config) -> None:
+    """Each model's price and where it came from (looked-up prices as last saved)."""
+    from .gateway.prices import PriceBook, default_prices_path
+
+    book = PriceBook(config, Path(config.prices.path or default_prices_path()))
+    print("prices (USD per million tokens in/out):")
+    for alias in config.models:
+        price = book.price(alias)
+        figures = f"{price.input_per_mtok:g}/{price.output_per_mtok:g}" if price.known else "-"
+        print(f"  {alias}: {figures} ({price.source})")
 
 
 def _team_check(config: Config) -> None:

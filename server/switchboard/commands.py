@@ -47,9 +47,19 @@ async def _run_task(args: argparse.Namespace, config: Config) -> int:
             if args.team:
                 return await _team_stats(engine, as_json=args.json)
             return _print_stats(engine.stats(), as_json=args.json)
+        if args.command == "models":
+            from .models_command import print_models  # only for this command
+
+            return await print_models(engine, as_json=args.json)
         # A one-shot command may wait for the team's Redis (bounded); an editor never does.
         await engine.gateway.start()
         if args.command == "review":
+            if args.estimate:
+                from .models_command import print_estimate
+
+                if len(args.file) != 1:
+                    raise UsageError("--estimate takes one FILE")
+                return print_estimate(engine, read_source(args.file[0]), as_json=args.json)
             from .review_ci.command import review_command
 
             return await review_command(engine, args)
@@ -258,6 +268,10 @@ def _print_stats(stats: dict[str, Any], *, as_json: bool) -> int:
     cache = stats.get("cache")
     if cache:
         print(f"\ncache: {cache['entries']} entries, {cache['bytes'] / 1024:.0f} KiB")
+    if stats.get("budget"):
+        from .models_command import budget_lines
+
+        print("\n" + "\n".join(budget_lines(stats["budget"])))
     return EXIT_OK
 
 
@@ -308,11 +322,12 @@ def _percent(ratio: float | None) -> str:
     return "-" if ratio is None else f"{ratio * 100:.0f}%"
 
 
-def _price(price: dict[str, float] | None) -> str:
-    """USD per million tokens in and out, as configured ('-' where unknown)."""
-    if not price:
-        return "-"
-    return f"{price['input']:g}/{price['output']:g}"
+def _price(price: dict[str, Any] | None) -> str:
+    """USD per million tokens in and out, and where that came from ('-' where unknown)."""
+    if not price or price.get("input") is None or price.get("output") is None:
+        return "-" + (f" ({price['source']})" if price and price.get("source") else "")
+    where = f" ({price['source']})" if price.get("source") else ""
+    return f"{price['input']:g}/{price['output']:g}{where}"
 
 
 def _failures(kinds: dict[str, int]) -> str:

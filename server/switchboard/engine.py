@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config import Config
 from .gateway import Answer, Ask, Attempt, Gateway, ModelStats, NoAnswer, Outcome
+from .gateway.estimate import Estimate
 from .gateway.policy import estimate_tokens, fits, models_that_fit
 from .tasks import (
     DOCSTRING_INSTRUCTION,
@@ -210,17 +211,20 @@ class Engine:
             if alias not in rows and alias in self.config.models:
                 rows[alias] = ModelStats.unused(alias, self.config.models[alias].provider).to_json()
         for alias, row in rows.items():
-            model = self.config.models.get(alias)
+            # With where the price came from: config, provider listing, price table or unknown.
             row["price_per_mtok"] = (
-                {"input": model.input_cost_per_mtok, "output": model.output_cost_per_mtok}
-                if model is not None
-                else None
+                self.gateway.price_of(alias).to_json() if alias in self.config.models else None
             )
         return {
             "models": [rows[alias] for alias in sorted(rows)],
             "providers": self.gateway.provider_health(),
             "cache": cache.stats() if cache is not None else None,
+            "budget": self.gateway.budget_report(),
         }
+
+    def review_estimate(self, source: Source) -> Estimate | None:
+        """What reviewing `source` would likely cost (None: no model on the route fits it)."""
+        return self.gateway.estimate(self.review_ask(source))
 
     async def team_stats(self) -> dict[str, Any] | None:
         """Figures shared by the team (None when team mode is off); raises TeamUnavailable."""

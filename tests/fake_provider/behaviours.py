@@ -243,6 +243,7 @@ class Reply(Behaviour):
     reasoning_field: str = "reasoning_content"
     piece_chars: int | None = None
     write_bytes: int | None = None
+    cost: float | None = None  # the provider's own `usage.cost` in USD, as OpenRouter sends
 
     async def respond(self, ex: Exchange) -> None:
         completion = _Completion(
@@ -255,6 +256,8 @@ class Reply(Behaviour):
             self.reasoning_field,
             self.piece_chars,
         )
+        if self.cost is not None:
+            completion.usage["cost"] = self.cost
         if ex.request.stream and self.write_bytes:
             await ex.send_sse_in_pieces(completion.events(), self.write_bytes)
         else:

@@ -475,6 +475,7 @@ class FakeProvider:
         self._scripts: dict[str, deque[Behaviour]] = {}
         self._defaults: dict[str | None, Behaviour] = {None: self._initial_default}
         self._models: dict[str, None] = {}  # insertion-ordered set
+        self._prices: dict[str, dict[str, Any]] = {}  # model -> OpenRouter-style listing fields
         self._requests: list[RecordedRequest] = []
         self._open = 0
         self._thread: threading.Thread | None = None
@@ -547,9 +548,28 @@ class FakeProvider:
             if model is not None:
                 self._models[model] = None
 
+    def price(
+        self,
+        model: str,
+        *,
+        prompt: float,
+        completion: float,
+        context_length: int | None = None,
+    ) -> None:
+        """List ``model`` with OpenRouter-style prices (USD per token, sent as decimal strings,
+        as OpenRouter does) and context length."""
+        pricing = {"prompt": f"{prompt:.12f}", "completion": f"{completion:.12f}"}
+        entry: dict[str, Any] = {"pricing": pricing}
+        if context_length is not None:
+            entry["context_length"] = context_length
+        with self._cond:
+            self._prices[model] = entry
+            self._models[model] = None
+
     def reset(self) -> None:
         """Forget scripts, defaults and recorded requests."""
         with self._cond:
+            self._prices.clear()
             self._scripts.clear()
             self._defaults = {None: self._initial_default}
             self._models.clear()
@@ -733,7 +753,11 @@ class FakeProvider:
     def _models_listing(self) -> bytes:
         with self._cond:
             models = list(self._models)
-        data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in models]
+            prices = dict(self._prices)
+        data = [
+            {"id": m, "object": "model", "created": 0, "owned_by": "fake", **prices.get(m, {})}
+            for m in models
+        ]
         return json_bytes({"object": "list", "data": data})
 
     def _control(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:

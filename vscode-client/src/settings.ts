@@ -15,6 +15,7 @@ export const SERVER_SETTINGS = [
   'tasks',
   'actions',
   'privacy.exclude',
+  'budget',
 ] as const;
 
 /** Settings only the extension uses: how to start the server, and tracing. */

@@ -13,6 +13,8 @@ export interface StatusParams {
   provider?: string | null;
   cache?: string | null;
   detail?: string | null;
+  /** Where spend stands against the budgets: 'ok', 'near' or 'reached'. */
+  budget?: 'ok' | 'near' | 'reached' | null;
 }
 
 /** The client's own states, before and around the server. */
@@ -41,8 +43,21 @@ function lines(...parts: (string | null | undefined | false)[]): string {
   return parts.filter(Boolean).join('\n');
 }
 
-/** The view of one `switchboard/status` notification. */
+/** The view of one `switchboard/status` notification; a spent budget is always visible. */
 export function renderStatus(params: StatusParams): StatusView {
+  const view = renderGateway(params);
+  if (params.budget !== 'reached') return view;
+  return {
+    text: `${view.text} (budget reached)`,
+    tooltip: lines(
+      'Budget reached: only free models and the cache answer until it resets.',
+      view.tooltip,
+    ),
+    tone: view.tone === 'error' ? 'error' : 'warning',
+  };
+}
+
+function renderGateway(params: StatusParams): StatusView {
   const { state, task, model, provider, detail } = params;
   switch (state) {
     case 'working':

@@ -21,6 +21,7 @@ const SERVER_DEFAULTS: Record<string, unknown> = {
   tasks: {},
   actions: {},
   'privacy.exclude': [],
+  budget: {},
 };
 
 describe('settings', () => {

@@ -98,7 +98,17 @@ local function default_status_format(info)
   return who and ('switchboard: %s'):format(who) or 'switchboard'
 end
 
-local status_format = default_status_format
+local function with_budget(format)
+  return function(info)
+    local text = format(info)
+    if info.budget == 'reached' then
+      return text .. ', budget reached'
+    end
+    return text
+  end
+end
+
+local status_format = with_budget(default_status_format)
 
 --- A short statusline text for the buffer: '' when no switchboard client runs, otherwise what
 --- the gateway is doing or who answered last (`switchboard: fast (p)`, `…, fell back`, …).
@@ -441,7 +451,7 @@ function M.setup(opts)
   if config.init_options == nil and section ~= nil then
     config.init_options = section
   end
-  status_format = opts.status_format or default_status_format
+  status_format = with_budget(opts.status_format or default_status_format)
 
   vim.lsp.config(M.NAME, config)
   vim.lsp.enable(M.NAME)

@@ -48,7 +48,13 @@ def builtin_providers_models_routes(
     providers = {LOCAL: ProviderConfig(base_url="http://127.0.0.1:11434/v1")}
     models = {
         "local-fast": ModelConfig(
-            provider=LOCAL, model="qwen2.5-coder:7b", context_window=32768, timeout_s=60.0
+            provider=LOCAL,
+            model="qwen2.5-coder:7b",
+            context_window=32768,
+            timeout_s=60.0,
+            # A model on this machine costs nothing: it stays usable when a budget is spent.
+            input_cost_per_mtok=0.0,
+            output_cost_per_mtok=0.0,
         )
     }
     fast: list[str] = []

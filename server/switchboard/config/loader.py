@@ -19,7 +19,7 @@ from cattrs.gen import make_dict_structure_fn, override
 from cattrs.v import transform_error
 
 from .defaults import builtin_providers_models_routes
-from .schema import BUILTIN_TASKS, Config, TaskConfig
+from .schema import BUILTIN_TASKS, BudgetConfig, Config, TaskConfig
 from .validators import OutOfRange
 
 CONFIG_ENV = "SWITCHBOARD_CONFIG"
@@ -90,6 +90,7 @@ def config_from_mapping(
             config.cache, path=_home(config.cache.path), ca_file=_home(config.cache.ca_file)
         ),
         usage=attrs.evolve(config.usage, path=_home(config.usage.path)),
+        prices=attrs.evolve(config.prices, path=_home(config.prices.path)),
     )
     problems = [*_semantic_problems(config), *_team_problems(config, environ)]
     if problems:
@@ -255,6 +256,7 @@ def _semantic_problems(config: Config):
             yield f"actions.{name}.route: unknown route {action.route!r}"
     for task in BUILTIN_TASKS:
         yield from task_problems(f"tasks.{task}", config.task(task))
+    yield from budget_problems("budget", config.budget)
     breaker = config.breaker
     if breaker.max_cooldown_s < breaker.cooldown_s:
         yield "breaker.max_cooldown_s: must not be less than breaker.cooldown_s"
@@ -264,6 +266,18 @@ def task_problems(prefix: str, knobs: TaskConfig):
     """What is wrong across one task's knobs (from the user's config or a workspace's)."""
     if knobs.hedge_max_ms < knobs.hedge_min_ms:
         yield f"{prefix}.hedge_max_ms: must not be less than hedge_min_ms"
+
+
+def budget_problems(prefix: str, budget: BudgetConfig):
+    """What is wrong with spending limits (from the user's config or a workspace's)."""
+    scopes = [(prefix, budget), *((f"{prefix}.tasks.{t}", b) for t, b in budget.tasks.items())]
+    for where, limits in scopes:
+        for key in ("daily_usd", "monthly_usd"):
+            value = getattr(limits, key)
+            if value is not None and value < 0:
+                yield f"{where}.{key}: must not be negative"
+    if not 0 < budget.warn_ratio <= 1:
+        yield f"{prefix}.warn_ratio: must be more than 0 and at most 1"
 
 
 def _team_problems(config: Config, environ: Mapping[str, str]):

@@ -44,8 +44,14 @@ class ModelConfig:
     model: str
     context_window: int = attrs.field(default=8192, validator=at_least(1))
     max_output_tokens: int = attrs.field(default=1024, validator=at_least(1))
-    input_cost_per_mtok: float = attrs.field(default=0.0, validator=not_negative())
-    output_cost_per_mtok: float = attrs.field(default=0.0, validator=not_negative())
+    # USD per million tokens. Unset: the provider's listing or the price table says (prices.py);
+    # a price set here always wins. 0 means free (a local model), which a spent budget allows.
+    input_cost_per_mtok: float | None = attrs.field(
+        default=None, validator=optional(not_negative())
+    )
+    output_cost_per_mtok: float | None = attrs.field(
+        default=None, validator=optional(not_negative())
+    )
     temperature: float | None = attrs.field(default=None, validator=optional(between(0, 2)))
     # Per-attempt ceiling; the task's deadline (and its attempt_share) still bounds it.
     timeout_s: float = attrs.field(default=30.0, validator=positive())
@@ -185,6 +191,36 @@ class UsageConfig:
 
 
 @attrs.frozen(kw_only=True)
+class PricesConfig:
+    """Where prices come from for models whose config sets none."""
+
+    listing: bool = True  # the provider's own GET /models listing (OpenRouter's carries prices)
+    table: bool = True  # the genai-prices table from PyPI
+    # How long looked-up prices are kept before a background refresh.
+    ttl_s: float = attrs.field(default=86400.0, validator=positive())
+    path: str | None = None  # default: the platform's cache directory
+    timeout_s: float = attrs.field(default=5.0, validator=positive())  # per provider listing
+
+
+@attrs.frozen(kw_only=True)
+class BudgetLimits:
+    """Spending limits in USD; None means no limit."""
+
+    daily_usd: float | None = None
+    monthly_usd: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class BudgetConfig:
+    """Spending limits overall and per task. A workspace may lower them, never raise them."""
+
+    daily_usd: float | None = None
+    monthly_usd: float | None = None
+    warn_ratio: float = 0.8  # say once when spend passes this share of a limit
+    tasks: dict[str, BudgetLimits] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
 class PrivacyConfig:
     redact_secrets: bool = True
     exclude: tuple[str, ...] = ()
@@ -205,6 +241,8 @@ class Config:
     privacy: PrivacyConfig = PrivacyConfig()
     checkers: dict[str, CheckerConfig] = attrs.field(factory=dict)
     verify: VerifyConfig = VerifyConfig()
+    prices: PricesConfig = PricesConfig()
+    budget: BudgetConfig = BudgetConfig()
     # Where it came from, for `config check` and messages; not a TOML key.
     source: str = attrs.field(default="built-in defaults", eq=False)
 

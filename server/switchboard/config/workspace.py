@@ -1,9 +1,10 @@
 """What a workspace may change: DESIGN.md's trust rule, in one place.
 
 A cloned repository (its `.switchboard.toml`) or an editor's workspace settings may pick among
-the user's models, reorder routes, tune harmless knobs and add exclusions and actions. It may not
-add a provider, change a base URL, set a key, move the cache, or turn redaction off: those come
-from the user's own config only, so a repository cannot redirect the user's key or code.
+the user's models, reorder routes, tune harmless knobs, lower budgets and add exclusions and
+actions. It may not add a provider, change a base URL, set a key, move the cache, turn redaction
+off or raise a budget: those come from the user's own config only, so a repository cannot
+redirect the user's key or code, or run up the user's bill.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from typing import Any
 import attrs
 
 from .loader import ConfigError, describe_errors, strict_converter, task_problems
-from .schema import ActionConfig, Config, TaskConfig
+from .schema import ActionConfig, BudgetConfig, BudgetLimits, Config, TaskConfig
 
 PROJECT_FILE = ".switchboard.toml"
 # What a workspace may set: whole tables, or one key of a table (a list it can only add to).
 # Editors mirror these names (the VS Code extension contributes each as a setting).
-WORKSPACE_SETTINGS = ("routes", "tasks", "actions", "privacy.exclude")
+WORKSPACE_SETTINGS = ("routes", "tasks", "actions", "privacy.exclude", "budget")
 # The top-level tables those live in.
 WORKSPACE_TABLES = tuple(dict.fromkeys(name.split(".")[0] for name in WORKSPACE_SETTINGS))
 
@@ -74,12 +75,20 @@ def apply_overlay(
             privacy = attrs.evolve(privacy, exclude=(*privacy.exclude, *value))
         else:
             refused.append(f"privacy.{key}")
+    budget, complaints = lower_budget(config.budget, overlay.get("budget"))
+    if complaints:
+        warnings.append(
+            f"{origin}: ignored {'; '.join(complaints)}: a workspace may lower a budget, "
+            "never raise it"
+        )
     if refused:
         warnings.append(
             f"{origin}: ignored {', '.join(sorted(refused))}: providers, models, keys, base URLs, "
             "the cache, redaction and checkers can only be set in your user config"
         )
-    updated = attrs.evolve(config, routes=routes, tasks=tasks, actions=actions, privacy=privacy)
+    updated = attrs.evolve(
+        config, routes=routes, tasks=tasks, actions=actions, privacy=privacy, budget=budget
+    )
     return updated, warnings
 
 
@@ -96,6 +105,55 @@ def _merge_task(
         return None, [_prefix(prefix, describe_errors(exc))]
     problems = list(task_problems(prefix, merged))
     return (None if problems else merged), problems
+
+
+_LIMIT_KEYS = ("daily_usd", "monthly_usd")
+
+
+def lower_budget(user: BudgetConfig, raw: Any) -> tuple[BudgetConfig, list[str]]:
+    """The user's budget with a workspace's lower limits applied, and what was refused (a
+    raise, an unknown key, a value that is not a number). A workspace cannot loosen spending:
+    a cloned repository must not be able to run up the user's bill."""
+    if raw is None:
+        return user, []
+    if not isinstance(raw, Mapping):
+        return user, ["budget (it must be a table)"]
+    complaints: list[str] = []
+    overall = {key: getattr(user, key) for key in _LIMIT_KEYS}
+    for key, value in raw.items():
+        if key in _LIMIT_KEYS:
+            overall[key] = _lower(overall[key], value, f"budget.{key}", complaints)
+        elif key == "warn_ratio" and _number(value) and 0 < value <= user.warn_ratio:
+            overall[key] = float(value)  # warning earlier is harmless
+        elif key != "tasks":
+            complaints.append(f"budget.{key}")
+    tasks = dict(user.tasks)
+    raw_tasks = raw.get("tasks", {})
+    for task, limits in (raw_tasks if isinstance(raw_tasks, Mapping) else {}).items():
+        current = tasks.get(task, BudgetLimits())
+        lowered = {key: getattr(current, key) for key in _LIMIT_KEYS}
+        for key, value in (limits if isinstance(limits, Mapping) else {}).items():
+            where = f"budget.tasks.{task}.{key}"
+            if key in _LIMIT_KEYS:
+                lowered[key] = _lower(lowered[key], value, where, complaints)
+            else:
+                complaints.append(where)
+        tasks[task] = BudgetLimits(**lowered)
+    return attrs.evolve(user, tasks=tasks, **overall), complaints
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _lower(user: float | None, value: Any, where: str, complaints: list[str]) -> float | None:
+    if not _number(value) or value < 0:
+        complaints.append(f"{where} (not a non-negative number)")
+        return user
+    if user is not None and value > user:
+        complaints.append(f"{where} = {value:g} (above your {user:g})")
+        return user
+    return float(value)
 
 
 def _mapping(value: Any, key: str, warnings: list[str]) -> Mapping[str, Any]:

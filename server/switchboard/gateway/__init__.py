@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .answers import Answer, Ask, CacheState, NoAnswer, describe_attempts
+from .answers import Answer, Ask, BudgetReached, CacheState, NoAnswer, describe_attempts
 from .cache import CacheEntry, CacheStore, ResponseCache, SqliteStore, cache_key
 from .outcomes import Attempt, Completion, InvalidAnswer, Outcome, ProviderError, TokenUsage
 from .router import AllFailed
@@ -32,6 +32,7 @@ __all__ = [
     "Answer",
     "Ask",
     "Attempt",
+    "BudgetReached",
     "CacheEntry",
     "CacheState",
     "CacheStore",

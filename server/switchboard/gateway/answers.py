@@ -49,6 +49,7 @@ class Answer(Generic[T]):
     usage: TokenUsage | None = None
     cost_usd: float = 0.0
     notices: tuple[str, ...] = ()
+    budget: str = "ok"  # "ok", "near" or "reached": where spend stands after this answer
 
     @property
     def fell_back(self) -> bool:
@@ -84,6 +85,7 @@ class NoAnswer(Exception):
         self.route = route
         self.attempts = attempts
         self.notices = notices
+        self.budget = "ok"
         super().__init__(
             f"No model on the '{route}' route could answer ({describe_attempts(attempts)}) "
             "and nothing was cached."
@@ -98,6 +100,19 @@ class NoAnswer(Exception):
             "usage": None,
             "cost_usd": 0.0,
         }
+
+
+class BudgetReached(NoAnswer):
+    """The budget is spent, no model on the route is free, and nothing was cached."""
+
+    def __init__(self, route: str, attempts: tuple[Attempt, ...], notices: tuple[str, ...] = ()):
+        super().__init__(route, attempts, notices)
+        self.budget = "reached"
+        Exception.__init__(
+            self,
+            f"The budget is reached, no model on the '{route}' route is free, and nothing "
+            "was cached for this request.",
+        )
 
 
 def describe_attempts(attempts: tuple[Attempt, ...]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import os
@@ -18,14 +19,17 @@ import platformdirs
 from ..config import Config
 from ..config.secrets import resolve_api_key
 from ..config.team import redis_url
-from .answers import Answer, Ask, CacheState, NoAnswer
+from .answers import Answer, Ask, BudgetReached, CacheState, NoAnswer
+from .budget import BudgetLevel, BudgetState, assess, free_chain, limits
 from .cache import CacheStore, ResponseCache, SqliteStore, cache_key
+from .estimate import Estimate, estimate_ask
 from .health import HealthBoard
+from .prices import UNKNOWN, Price, PriceBook, default_prices_path
 from .provider import ProviderClient
 from .router import AllFailed, Router, RouteRequest
 from .tiered_cache import TieredCache
 from .transport import fair_transport
-from .usage import UsageLog
+from .usage import Spend, UsageLog
 
 if TYPE_CHECKING:
     from .team import Team
@@ -35,6 +39,10 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 APP_NAME = "switchboard"
+
+# How often a request may check whether prices are due a refresh, and re-read the team's spend.
+_PRICES_CHECK_S = 60.0
+_TEAM_SPEND_EVERY_S = 2.0
 
 
 def default_cache_path() -> Path:
@@ -58,12 +66,21 @@ class Gateway:
     usage: UsageLog
     http: httpx.AsyncClient
     team: Team | None = None  # the shared Redis tier, when the config names one
+    prices: PriceBook | None = None
+    clients: Mapping[str, ProviderClient] = field(default_factory=dict)
     _clock: Callable[[], float] = field(default=time.monotonic)
     # Which cached copy counts (local, the team's, fresh or stale): one object decides.
     tiers: TieredCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.tiers = TieredCache(self.cache, self.team, self.usage)
+
+    _told: set[str] = field(default_factory=set)  # budget notices already given
+    _team_spend: Spend | None = None  # the team's spend as last read from Redis
+    _mine_at_team_read: Spend | None = None  # this machine's spend at that read
+    _team_spend_at: float = -1e9
+    _team_spend_task: asyncio.Task[None] | None = None
+    _prices_checked_at: float = -1e9
 
     @classmethod
     def create(
@@ -106,20 +123,122 @@ class Gateway:
                     cache.close()
                 raise
         health = team.health if team is not None and team.health is not None else None
-        router = Router(config, clients, health or HealthBoard(config.breaker), usage)
-        return cls(config=config, router=router, cache=cache, usage=usage, http=http, team=team)
+        prices = PriceBook(
+            config, Path(config.prices.path) if config.prices.path else default_prices_path()
+        )
+        router = Router(
+            config, clients, health or HealthBoard(config.breaker), usage, prices=prices
+        )
+        return cls(
+            config=config,
+            router=router,
+            cache=cache,
+            usage=usage,
+            http=http,
+            team=team,
+            prices=prices,
+            clients=clients,
+        )
 
     def warm(self) -> None:
-        """Begin connecting to the team's Redis in the background, so that the first request
-        finds its connections open (call it once an event loop runs)."""
+        """Begin connecting to the team's Redis and looking up missing prices in the
+        background, so that the first request waits for neither (call it once a loop runs)."""
         if self.team is not None:
             self.team.link.start()
+        self._maybe_refresh_prices()
 
     async def start(self) -> None:
-        """Connect to the team's Redis now, waiting at most its connect timeout (for the CLI,
-        which asks once and exits; the editor's first request only waits `timeout_ms`)."""
+        """Connect to the team's Redis and look up stale prices now, each waiting at most its
+        timeout (for the CLI, which asks once and exits; the editor never waits for these)."""
         if self.team is not None:
             await self.team.link.ready(self.team.link.io_timeout_s)
+            await self._read_team_spend()
+        if self.prices is not None and self.prices.stale():
+            try:
+                async with asyncio.timeout(self.config.prices.timeout_s * 2):
+                    await self.prices.refresh(self.clients)
+            except TimeoutError:
+                log.info("Looking up model prices took too long; costs may show as unknown.")
+
+    def _maybe_refresh_prices(self) -> None:
+        now = self._clock()
+        if self.prices is not None and now - self._prices_checked_at >= _PRICES_CHECK_S:
+            self._prices_checked_at = now
+            self.prices.refresh_in_background(self.clients)
+
+    def estimate(self, ask: Ask[Any]) -> Estimate | None:
+        """What `ask` would likely cost on its route's first fitting model; sends nothing."""
+        return estimate_ask(self.config, ask, self.price_of, self.usage.output_samples)
+
+    def price_of(self, alias: str) -> Price:
+        return self.prices.price(alias) if self.prices is not None else UNKNOWN
+
+    def budget_report(self) -> dict[str, Any]:
+        """Today's and this month's spend against every limit, for `stats` and editors."""
+        spend = self.spend()
+        state = self.budget_state()
+        return {
+            "day": spend.day,
+            "today_usd": round(spend.today_total, 6),
+            "month_usd": round(spend.month_total, 6),
+            "by_task": {
+                task: {
+                    "today_usd": round(spend.today.get(task, 0.0), 6),
+                    "month_usd": round(usd, 6),
+                }
+                for task, usd in sorted(spend.month.items())
+            },
+            "limits": [limit.to_json() for limit in limits(self.config.budget, spend, None)],
+            "state": state.level.value,
+        }
+
+    # -- budgets ------------------------------------------------------------------------------
+
+    def spend(self) -> Spend:
+        """Today's and this month's spend: this machine's, or the team's where it is larger."""
+        local = self.usage.spend()
+        team, then = self._team_spend, self._mine_at_team_read
+        if team is None or then is None or team.day != local.day:
+            return local
+        return local.with_team(team, then)
+
+    def budget_state(self, task: str | None = None) -> BudgetState:
+        """Where spend stands against the limits that apply to `task` (all when None)."""
+        return assess(self.config.budget, self.spend(), task)
+
+    def _budget_notices(self, state: BudgetState) -> tuple[str, ...]:
+        day = self.spend().day
+        daily = state.limit is not None and state.limit.period == "daily"
+        said = state.notice(day if daily else day[:7])  # said again next day / month
+        if said is None or said[0] in self._told:
+            return ()
+        self._told.add(said[0])
+        log.warning("%s", said[1])
+        return (said[1],)
+
+    def _is_free(self, alias: str) -> bool:
+        return self.price_of(alias).free
+
+    def _refresh_team_spend(self) -> None:
+        """Re-read the team's spend in the background, at most every few seconds."""
+        if self.team is None or self.team.usage is None:
+            return
+        if self._team_spend_task is not None and not self._team_spend_task.done():
+            return
+        if self._clock() - self._team_spend_at < _TEAM_SPEND_EVERY_S:
+            return
+        self._team_spend_task = asyncio.get_running_loop().create_task(self._read_team_spend())
+
+    async def _read_team_spend(self) -> None:
+        if self.team is None or self.team.usage is None:
+            return
+        self._team_spend_at = self._clock()
+        mine = self.usage.spend()
+        try:
+            self._team_spend = await self.team.usage.spend(mine.day)
+            self._mine_at_team_read = mine
+        except Exception as exc:  # TeamUnavailable and friends: this machine's figures serve
+            log.info("Could not read the team's spend (%s).", exc)
 
     def cache_key_of(self, ask: Ask[Any]) -> str:
         """Where `ask`'s answer is cached, here and in the team's Redis alike."""
@@ -137,16 +256,44 @@ class Gateway:
         return await self.tiers.recall(ask, key) if key is not None else None
 
     async def ask(self, ask: Ask[T]) -> Answer[T]:
-        """Answer from a fresh cache entry, else from the route, else from a stale entry."""
+        """Answer from a fresh cache entry, else from the route, else from a stale entry.
+
+        Past a budget, the route keeps only its free models, then serves the cache alone."""
+        self._maybe_refresh_prices()
+        self._refresh_team_spend()
+        before = self.budget_state(ask.task)
+        try:
+            answer = await self._ask(ask, before)
+        except NoAnswer as failed:
+            after = self.budget_state(ask.task)
+            failed.notices = self._budget_notices(after) + failed.notices
+            failed.budget = after.level.value
+            raise
+        after = self.budget_state(ask.task)
+        return dataclasses.replace(
+            answer,
+            notices=self._budget_notices(after) + answer.notices,
+            budget=after.level.value,
+        )
+
+    async def _ask(self, ask: Ask[T], budget: BudgetState) -> Answer[T]:
         found = await self.tiers.lookup(ask, self._key(ask))
         if found.answer is not None:
             return self._with_team_notices(found.answer)
+        chain = self.config.route(ask.route)
+        if budget.level is BudgetLevel.REACHED:
+            chain = free_chain(chain, self._is_free)
+            if not chain:  # the cache alone, whatever the age of its answer
+                cached = self.tiers.newest(ask, found)
+                if cached is not None:
+                    return cached
+                raise BudgetReached(ask.route, (), self._team_notices())
         knobs = self.config.task(ask.task)
         try:
             routed = await self.router.route(
                 RouteRequest(
                     task=ask.task,
-                    chain=self.config.route(ask.route),
+                    chain=chain,
                     prompt=ask.prompt,
                     parse=ask.parse,
                     deadline_s=knobs.deadline_s,
@@ -192,6 +339,8 @@ class Gateway:
         """Adopt new routes and knobs (providers are fixed for the gateway's life)."""
         self.config = config
         self.router.config = config
+        if self.prices is not None:
+            self.prices.config = config
 
     def provider_health(self) -> dict[str, dict[str, object]]:
         return self.router.health.snapshot(self._clock())
@@ -212,6 +361,11 @@ class Gateway:
         return await self.team.stats()
 
     async def aclose(self) -> None:
+        if self.prices is not None:
+            await self.prices.aclose()
+        if self._team_spend_task is not None:
+            self._team_spend_task.cancel()
+            await asyncio.gather(self._team_spend_task, return_exceptions=True)
         self.usage.flush()  # hands the last figures to the team before its link closes
         if self.team is not None:
             await self.team.aclose()

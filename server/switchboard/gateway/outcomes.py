@@ -88,6 +88,8 @@ class TokenUsage:
     prompt_tokens: int
     completion_tokens: int
     estimated: bool = False
+    # What the provider itself says the call cost (OpenRouter's `usage.cost`), when it says.
+    cost_usd: float | None = None
 
     def to_json(self) -> dict[str, int | bool]:
         return {

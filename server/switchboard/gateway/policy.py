@@ -112,6 +112,12 @@ def models_that_fit(
     return tuple(alias for alias in chain if fits(models[alias], prompt_tokens, output_cap))
 
 
+def expected_tokens(text: str) -> int:
+    """A central token estimate, for prices: ~4 characters per token, as common tokenizers
+    average on code and prose. `estimate_tokens` stays generous, to decide what fits a window."""
+    return math.ceil(len(text) / 4)
+
+
 def hedge_delay(
     recent_latencies_ms: Sequence[float],
     *,

@@ -66,6 +66,39 @@ class ProviderClient:
         except TimeoutError:
             raise ProviderTimeout(watch.why()) from None
 
+    async def list_models(self, timeout_s: float) -> Any:
+        """The provider's `GET {base_url}/models` document (parsed JSON), within `timeout_s`.
+
+        The key goes with it, to this provider's own base URL only, as for completions.
+        """
+        url = self.config.base_url.rstrip("/") + "/models"
+        headers = {k: v for k, v in self._headers.items() if k != "content-type"}
+        try:
+            async with asyncio.timeout(timeout_s):
+                response = await self._http.send(
+                    self._http.build_request("GET", url, headers=headers, timeout=timeout_s),
+                    stream=True,
+                    follow_redirects=False,
+                )
+                try:
+                    if response.status_code != 200:
+                        raise await self._error(response)
+                    raw = await _read_limited(response, _MAX_ANSWER_BODY)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise ProviderTimeout(f"no answer within {timeout_s:g}s") from None
+        except httpx.ConnectError as exc:
+            raise ConnectFailed(f"cannot connect ({_reason(exc)})") from None
+        except httpx.TimeoutException:
+            raise ProviderTimeout("no answer in time") from None
+        except httpx.TransportError as exc:
+            raise BadResponse(f"the connection failed ({_reason(exc)})") from None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise BadResponse("the models listing is not JSON") from None
+
     async def _exchange(
         self, model: ModelConfig, body: dict[str, Any], watch: _StreamWatch | None
     ) -> Completion:

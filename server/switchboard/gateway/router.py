@@ -29,6 +29,7 @@ from .outcomes import (
     TokenUsage,
 )
 from .policy import MIN_ATTEMPT_S, attempt_budget, estimate_tokens, fits, hedge_delay
+from .prices import PriceBook, cost_of
 from .usage import UsageLog
 from .wire import Prompt
 
@@ -92,12 +93,14 @@ class Router:
         health: HealthBoard,
         usage: UsageLog,
         clock: Callable[[], float] = time.monotonic,
+        prices: PriceBook | None = None,
     ) -> None:
         self.config = config
         self._clients = clients
         self.health = health
         self._usage = usage
         self._clock = clock
+        self.prices = prices or PriceBook(config, None)
 
     async def route(self, request: RouteRequest[T]) -> Routed[T]:
         return await _Run(self, request).execute()
@@ -275,8 +278,11 @@ class _Run(Generic[T]):
                     f"Provider '{provider}' rejected the API key ({detail}); Switchboard will not "
                     "use it until the configuration changes."
                 )
-        cost = self.router._usage.record_attempt(
-            candidate.alias, candidate.model, outcome, ms, usage
+        cost = 0.0
+        if usage is not None:
+            cost = cost_of(self.router.prices.price(candidate.alias), usage)
+        self.router._usage.record_attempt(
+            candidate.alias, candidate.model, outcome, ms, usage, cost=cost, task=self.request.task
         )
         if outcome is not Outcome.OK and not outcome.skipped:
             log.info(

@@ -73,6 +73,11 @@ class TieredCache:
         found = await self.lookup(ask, key)
         if found.answer is not None:
             return found.answer
+        return self.newest(ask, found)
+
+    def newest(self, ask: Ask[T], found: Lookup[T]) -> Answer[T] | None:
+        """After a lookup found nothing fresh: the newest entry, labelled by its age (for an ask
+        that must not reach a model, such as one past its budget)."""
         return self._newest(ask, found, None)
 
     def store(self, key: str, text: str, model: str, provider: str) -> None:

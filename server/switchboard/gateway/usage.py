@@ -48,7 +48,23 @@ CREATE TABLE IF NOT EXISTS latency (
     at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS latency_by_model ON latency (model, at);
+CREATE TABLE IF NOT EXISTS spend (
+    day TEXT NOT NULL,
+    task TEXT NOT NULL,
+    cost_usd REAL NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, task)
+);
+CREATE TABLE IF NOT EXISTS output_tokens (
+    model TEXT NOT NULL,
+    task TEXT NOT NULL,
+    tokens INTEGER NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS output_tokens_by_model ON output_tokens (model, task, at);
 """
+
+# Answers remembered per model and task, to say what the next one will likely cost.
+_OUTPUT_SAMPLES = 64
 
 _FLUSH_EVERY_S = 2.0
 # Edit verdicts share the outcomes table under this prefix (and travel to the team with them).
@@ -69,6 +85,10 @@ class UsageDelta:
     cache_stale: int = 0
     outcomes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     latencies: list[tuple[float, float]] = field(default_factory=list)  # (ms, wall time)
+    # USD spent per (local day "YYYY-MM-DD", task), for budgets.
+    spend: dict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))
+    # (task, completion tokens, wall time) of each answer, for estimates.
+    outputs: list[tuple[str, int, float]] = field(default_factory=list)
 
     def merge(self, older: UsageDelta) -> None:
         """Add figures not yet saved (they came first, so their latencies go first)."""
@@ -77,6 +97,9 @@ class UsageDelta:
         for outcome, count in older.outcomes.items():
             self.outcomes[outcome] += count
         self.latencies[:0] = older.latencies
+        for when, usd in older.spend.items():
+            self.spend[when] += usd
+        self.outputs[:0] = older.outputs
 
 
 _COUNTERS = (
@@ -152,11 +175,44 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def cost_of(model: ModelConfig, usage: TokenUsage) -> float:
-    return (
-        usage.prompt_tokens * model.input_cost_per_mtok
-        + usage.completion_tokens * model.output_cost_per_mtok
-    ) / 1_000_000
+def day_of(at: float) -> str:
+    """The local calendar day of a wall time: daily budgets reset at local midnight."""
+    return time.strftime("%Y-%m-%d", time.localtime(at))
+
+
+@dataclass(frozen=True)
+class Spend:
+    """USD spent today and this month, overall and per task."""
+
+    day: str
+    today: dict[str, float]
+    month: dict[str, float]
+
+    @property
+    def today_total(self) -> float:
+        return sum(self.today.values())
+
+    @property
+    def month_total(self) -> float:
+        return sum(self.month.values())
+
+    def with_team(self, team: Spend, mine_then: Spend) -> Spend:
+        """The team's spend as last read, plus what this machine spent since (`mine_then` is
+        this machine's spend at that read); never less than this machine's own."""
+        return Spend(
+            self.day,
+            _since(self.today, team.today, mine_then.today),
+            _since(self.month, team.month, mine_then.month),
+        )
+
+
+def _since(
+    mine: Mapping[str, float], team: Mapping[str, float], then: Mapping[str, float]
+) -> dict[str, float]:
+    return {
+        key: max(mine.get(key, 0.0), team.get(key, 0.0) + mine.get(key, 0.0) - then.get(key, 0.0))
+        for key in {*mine, *team}
+    }
 
 
 class UsageLog:
@@ -201,9 +257,12 @@ class UsageLog:
         outcome: Outcome,
         ms: float,
         usage: TokenUsage | None = None,
+        *,
+        cost: float = 0.0,
+        task: str | None = None,
     ) -> float:
-        """Count one attempt; returns its cost in USD."""
-        cost = cost_of(model, usage) if usage is not None else 0.0
+        """Count one attempt costing `cost` USD (spent on `task`); returns the cost."""
+        now = time.time()
         with self._lock:
             delta = self._delta(alias, model.provider)
             if outcome is Outcome.OK:
@@ -220,6 +279,11 @@ class UsageLog:
                 delta.prompt_tokens += usage.prompt_tokens
                 delta.completion_tokens += usage.completion_tokens
                 delta.cost_usd += cost
+                if task is not None:
+                    if cost:
+                        delta.spend[(day_of(now), task)] += cost
+                    if outcome is Outcome.OK and not usage.estimated:
+                        delta.outputs.append((task, usage.completion_tokens, now))
         return cost
 
     def record_edit(self, alias: str, provider: str, quality: EditQuality) -> None:
@@ -318,6 +382,24 @@ class UsageLog:
                                    ORDER BY at DESC LIMIT ?)""",
                             (alias, alias, self._samples),
                         )
+                    db.executemany(
+                        """INSERT INTO spend (day, task, cost_usd) VALUES (?, ?, ?)
+                           ON CONFLICT (day, task) DO UPDATE SET
+                               cost_usd = cost_usd + excluded.cost_usd""",
+                        [(day, task, usd) for (day, task), usd in d.spend.items()],
+                    )
+                    for task in {task for task, _, _ in d.outputs}:
+                        db.executemany(
+                            "INSERT INTO output_tokens (model, task, tokens, at)"
+                            " VALUES (?, ?, ?, ?)",
+                            [(alias, t, n, at) for t, n, at in d.outputs if t == task],
+                        )
+                        db.execute(
+                            """DELETE FROM output_tokens WHERE model = ? AND task = ?
+                               AND rowid NOT IN (SELECT rowid FROM output_tokens
+                                   WHERE model = ? AND task = ? ORDER BY at DESC LIMIT ?)""",
+                            (alias, task, alias, task, _OUTPUT_SAMPLES),
+                        )
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -364,6 +446,52 @@ class UsageLog:
             )
         return stats
 
+    def spend(self, now: float | None = None) -> Spend:
+        """Today's and this month's spend (saved, from every process, plus this one's unsaved)."""
+        day = day_of(time.time() if now is None else now)
+        month_prefix = day[:8]
+        today: dict[str, float] = defaultdict(float)
+        month: dict[str, float] = defaultdict(float)
+        with self._lock:
+            for delta in self._pending.values():
+                for (when, task), usd in delta.spend.items():
+                    if when == day:
+                        today[task] += usd
+                    if when.startswith(month_prefix):
+                        month[task] += usd
+            rows = []
+            if self._db is not None:
+                try:
+                    rows = self._db.execute(
+                        "SELECT day, task, SUM(cost_usd) FROM spend WHERE day >= ? AND day <= ?"
+                        " GROUP BY day, task",
+                        (month_prefix + "01", day),
+                    ).fetchall()
+                except sqlite3.Error as exc:
+                    log.warning("Could not read the spend so far (%s).", exc)
+        for when, task, usd in rows:
+            month[task] += usd
+            if when == day:
+                today[task] += usd
+        return Spend(day, dict(today), dict(month))
+
+    def output_samples(self, alias: str, task: str) -> list[int]:
+        """Completion tokens of recent answers from `alias` to `task` (saved and unsaved)."""
+        with self._lock:
+            delta = self._pending.get(alias)
+            samples = [n for t, n, _ in delta.outputs if t == task] if delta is not None else []
+            if self._db is not None:
+                try:
+                    rows = self._db.execute(
+                        "SELECT tokens FROM output_tokens WHERE model = ? AND task = ?"
+                        " ORDER BY at DESC LIMIT ?",
+                        (alias, task, _OUTPUT_SAMPLES),
+                    ).fetchall()
+                except sqlite3.Error:
+                    rows = []
+                samples.extend(n for (n,) in rows)
+        return samples
+
     def reset(self) -> None:
         with self._lock:
             self._pending.clear()
@@ -371,6 +499,7 @@ class UsageLog:
             if self._db is not None:
                 self._db.executescript(
                     "DELETE FROM model_usage; DELETE FROM model_outcomes; DELETE FROM latency;"
+                    " DELETE FROM output_tokens;"  # money spent stays spent: budgets keep it
                 )
 
     def close(self) -> None:

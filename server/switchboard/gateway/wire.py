@@ -89,7 +89,9 @@ def _usage(data: Any) -> TokenUsage | None:
         return None
     prompt, completion = data.get("prompt_tokens"), data.get("completion_tokens")
     if isinstance(prompt, int) and isinstance(completion, int):
-        return TokenUsage(prompt, completion)
+        cost = data.get("cost")
+        valid = isinstance(cost, int | float) and not isinstance(cost, bool) and cost >= 0
+        return TokenUsage(prompt, completion, cost_usd=float(cost) if valid else None)
     return None
 
 

@@ -73,6 +73,7 @@ class Notifier:
                 "provider": answer.provider,
                 "cache": answer.cache.value,
                 "detail": describe_attempts(answer.attempts) if answer.fell_back else "",
+                "budget": answer.budget,  # "reached": editors say "budget reached"
             },
         )
 
@@ -100,6 +101,7 @@ class Notifier:
                 "task": task,
                 "model": None,
                 "detail": what,
+                "budget": failure.budget,
             },
         )
 

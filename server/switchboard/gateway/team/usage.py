@@ -13,10 +13,13 @@ from typing import Any
 from redis.asyncio.client import Pipeline
 
 from ..policy import percentile
-from ..usage import ModelStats, UsageDelta, sorted_kinds
+from ..usage import ModelStats, Spend, UsageDelta, sorted_kinds
 from .keys import Keys
 from .link import RedisLink
 from .writes import Write
+
+# A day's spend is kept past the end of its month, for monthly budgets.
+_SPEND_EXPIRE_S = 40 * 86400
 
 _INT_FIELDS = ("requests", "ok", "prompt_tokens", "completion_tokens", "cache_fresh", "cache_stale")
 
@@ -62,6 +65,9 @@ class TeamUsage:
             if d.latencies:
                 pipe.lpush(keys.latency(alias), *(round(ms, 3) for ms, _ in d.latencies))
                 pipe.ltrim(keys.latency(alias), 0, self.latency_samples - 1)
+            for (day, task), usd in d.spend.items():
+                pipe.hincrbyfloat(keys.spend(day), task, usd)
+                pipe.expire(keys.spend(day), _SPEND_EXPIRE_S)
 
     def _sent(self) -> None:
         self._sending = {}
@@ -72,6 +78,26 @@ class TeamUsage:
         for alias, delta in sending.items():
             self._merge(alias, delta)
         self._queued = False
+
+    async def spend(self, day: str) -> Spend:
+        """The team's spend on `day` and in its month so far (raises TeamUnavailable)."""
+        days = [f"{day[:8]}{n:02d}" for n in range(1, int(day[8:]) + 1)]
+
+        async def read(client: Any) -> list[dict[bytes, bytes]]:
+            async with client.pipeline(transaction=False) as pipe:
+                for when in days:
+                    pipe.hgetall(self.keys.spend(when))
+                return await pipe.execute()
+
+        today: dict[str, float] = {}
+        month: dict[str, float] = {}
+        for when, raw in zip(days, await self.link.query(read), strict=True):
+            for task, usd in raw.items():
+                name = task.decode()
+                month[name] = month.get(name, 0.0) + float(usd)
+                if when == day:
+                    today[name] = float(usd)
+        return Spend(day, today, month)
 
     async def snapshot(self) -> list[ModelStats]:
         """The team's figures per model (raises TeamUnavailable when Redis cannot be asked)."""
