@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from . import __version__
+from .compare import options as compare_options
 from .config import Config, ConfigError, load_config
 from .config.secrets import secret_values
 from .config.team import redis_url
@@ -89,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
         "models", parents=[common], help="the models each provider offers, with prices"
     )
     models.add_argument("--json", action="store_true", help="print one JSON object")
+
+    compare = commands.add_parser(
+        "compare", parents=[common], help="the same asks to several models, side by side"
+    )
+    compare_options.add_arguments(compare)
 
     stats = commands.add_parser("stats", parents=[common], help="per-model usage and health")
     stats.add_argument("--json", action="store_true", help="print one JSON object")

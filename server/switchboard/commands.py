@@ -63,6 +63,10 @@ async def _run_task(args: argparse.Namespace, config: Config) -> int:
             from .review_ci.command import review_command
 
             return await review_command(engine, args)
+        if args.command == "compare":
+            from .compare.command import compare_command
+
+            return await compare_command(engine, args)
         source = read_source(args.file)
         if args.command == "fix":
             return await _fix(engine, source, args)
