@@ -272,6 +272,9 @@ def _print_stats(stats: dict[str, Any], *, as_json: bool) -> int:
     cache = stats.get("cache")
     if cache:
         print(f"\ncache: {cache['entries']} entries, {cache['bytes'] / 1024:.0f} KiB")
+    for route, order in (stats.get("route_orders") or {}).items():
+        print(f"\nroute {route} ({order['strategy']}): {' -> '.join(order['order'])}")
+        print(f"  why: {order['why']}")
     if stats.get("budget"):
         from .models_command import budget_lines
 

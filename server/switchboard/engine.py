@@ -220,6 +220,7 @@ class Engine:
             "providers": self.gateway.provider_health(),
             "cache": cache.stats() if cache is not None else None,
             "budget": self.gateway.budget_report(),
+            "route_orders": self.gateway.route_orders(),
         }
 
     def review_estimate(self, source: Source) -> Estimate | None:

@@ -27,9 +27,10 @@ from .health import HealthBoard
 from .prices import UNKNOWN, Price, PriceBook, default_prices_path
 from .provider import ProviderClient
 from .router import AllFailed, Router, RouteRequest
+from .strategy import RouteOrders, measurer
 from .tiered_cache import TieredCache
 from .transport import fair_transport
-from .usage import Spend, UsageLog
+from .usage import Spend, UsageLog, default_usage_path
 
 if TYPE_CHECKING:
     from .team import Team
@@ -47,10 +48,6 @@ _TEAM_SPEND_EVERY_S = 2.0
 
 def default_cache_path() -> Path:
     return Path(platformdirs.user_cache_dir(APP_NAME)) / "cache.sqlite"
-
-
-def default_usage_path() -> Path:
-    return Path(platformdirs.user_state_dir(APP_NAME)) / "usage.sqlite"
 
 
 @dataclass
@@ -71,9 +68,13 @@ class Gateway:
     _clock: Callable[[], float] = field(default=time.monotonic)
     # Which cached copy counts (local, the team's, fresh or stale): one object decides.
     tiers: TieredCache = field(init=False)
+    # The order in use per route with a strategy (latency, price, mixed): looked up per request.
+    orders: RouteOrders = field(init=False)
 
     def __post_init__(self) -> None:
         self.tiers = TieredCache(self.cache, self.team, self.usage)
+        self.orders = RouteOrders(self.config, measurer(self.usage.recent_latencies, self.price_of))
+        self.orders.refresh(self._clock(), force=True)
 
     _told: set[str] = field(default_factory=set)  # budget notices already given
     _team_spend: Spend | None = None  # the team's spend as last read from Redis
@@ -280,7 +281,7 @@ class Gateway:
         found = await self.tiers.lookup(ask, self._key(ask))
         if found.answer is not None:
             return self._with_team_notices(found.answer)
-        chain = self.config.route(ask.route)
+        chain = self.orders.chain(ask.route, self.config.route(ask.route))
         if budget.level is BudgetLevel.REACHED:
             chain = free_chain(chain, self._is_free)
             if not chain:  # the cache alone, whatever the age of its answer
@@ -303,6 +304,7 @@ class Gateway:
             )
         except AllFailed as failed:
             self.usage.maybe_flush()
+            self.orders.refresh(self._clock())
             notices = failed.notices + self._team_notices()
             stale = self.tiers.stale(ask, found, failed.attempts, notices)
             if stale is not None:
@@ -311,6 +313,7 @@ class Gateway:
         if found.key is not None:
             self.tiers.store(found.key, routed.text, routed.model, routed.provider)
         self.usage.maybe_flush()
+        self.orders.refresh(self._clock())
         return Answer(
             value=routed.value,
             text=routed.text,
@@ -341,6 +344,12 @@ class Gateway:
         self.router.config = config
         if self.prices is not None:
             self.prices.config = config
+        self.orders.reconfigure(config)
+        self.orders.refresh(self._clock(), force=True)
+
+    def route_orders(self) -> dict[str, dict[str, object]]:
+        """Each route with a strategy: the order in use and why (for `stats`)."""
+        return self.orders.snapshot(self._clock())
 
     def provider_health(self) -> dict[str, dict[str, object]]:
         return self.router.health.snapshot(self._clock())
