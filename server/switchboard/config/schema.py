@@ -99,6 +99,11 @@ class TaskConfig:
     attempt_share: float = attrs.field(
         default=0.5, validator=rule(lambda v: 0 < v <= 1, "must be more than 0 and at most 1")
     )
+    # Escalation by experience: after this many invalid or checker-rejected fixes from the fast
+    # route on one kind of diagnostic (source and code) in one file, fixes of that kind go
+    # straight to the stronger route until escalation_memory_s after the last failure. 0: off.
+    escalate_after_failures: int = attrs.field(default=2, validator=at_least(0))
+    escalation_memory_s: float = attrs.field(default=1800.0, validator=positive())
 
 
 @attrs.frozen(kw_only=True)

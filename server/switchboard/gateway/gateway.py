@@ -23,7 +23,10 @@ from .answers import Answer, Ask, BudgetReached, CacheState, NoAnswer
 from .budget import BudgetLevel, BudgetState, assess, free_chain, limits
 from .cache import CacheStore, ResponseCache, SqliteStore, cache_key
 from .estimate import Estimate, estimate_ask
+from .experience import Experience, fast_ones_failed
 from .health import HealthBoard
+from .outcomes import Attempt
+from .policy import stronger_route
 from .prices import UNKNOWN, Price, PriceBook, default_prices_path
 from .provider import ProviderClient
 from .router import AllFailed, Router, RouteRequest
@@ -70,6 +73,8 @@ class Gateway:
     tiers: TieredCache = field(init=False)
     # The order in use per route with a strategy (latency, price, mixed): looked up per request.
     orders: RouteOrders = field(init=False)
+    # Which kinds of fix the fast models recently failed on (escalation by experience).
+    experience: Experience = field(init=False, default_factory=Experience)
 
     def __post_init__(self) -> None:
         self.tiers = TieredCache(self.cache, self.team, self.usage)
@@ -263,19 +268,49 @@ class Gateway:
         self._maybe_refresh_prices()
         self._refresh_team_spend()
         before = self.budget_state(ask.task)
+        ask, escalated = self._by_experience(ask)
         try:
             answer = await self._ask(ask, before)
         except NoAnswer as failed:
             after = self.budget_state(ask.task)
             failed.notices = self._budget_notices(after) + failed.notices
             failed.budget = after.level.value
+            self._learn(ask, failed.attempts)
             raise
+        self._learn(ask, answer.attempts)
         after = self.budget_state(ask.task)
         return dataclasses.replace(
             answer,
-            notices=self._budget_notices(after) + answer.notices,
+            notices=self._budget_notices(after) + escalated + answer.notices,
             budget=after.level.value,
         )
+
+    def _by_experience(self, ask: Ask[T]) -> tuple[Ask[T], tuple[str, ...]]:
+        """`ask` sent to the stronger route when the fast models recently failed on its kind
+        of fix, with a notice saying so; else `ask` as it is."""
+        knobs = self.config.task(ask.task)
+        if ask.experience is None or not knobs.escalate_after_failures:
+            return ask, ()
+        stronger = stronger_route(ask.task, self.config.routes)
+        if ask.route != ask.task or stronger == ask.route:
+            return ask, ()  # already escalated (a large fix), or nowhere to go
+        failures = self.experience.failures(
+            ask.experience, self._clock(), knobs.escalation_memory_s
+        )
+        if failures < knobs.escalate_after_failures:
+            return ask, ()
+        notice = (
+            f"Sent to the '{stronger}' route: the '{ask.route}' route's models failed "
+            f"{failures} times on this kind of fix in this file lately."
+        )
+        return dataclasses.replace(ask, route=stronger), (notice,)
+
+    def _learn(self, ask: Ask[Any], attempts: tuple[Attempt, ...]) -> None:
+        if ask.experience is None or ask.route != ask.task:
+            return
+        if fast_ones_failed(attempts, self.config.route(ask.route)):
+            knobs = self.config.task(ask.task)
+            self.experience.failed(ask.experience, self._clock(), knobs.escalation_memory_s)
 
     async def _ask(self, ask: Ask[T], budget: BudgetState) -> Answer[T]:
         found = await self.tiers.lookup(ask, self._key(ask))
