@@ -7,6 +7,9 @@ loopback fake, with the gateway's clock injected so that the refresh period is s
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -176,3 +179,12 @@ async def test_a_listed_route_is_unchanged(tmp_path, fake):
         assert engine.stats()["route_orders"] == {}
     finally:
         await engine.aclose()
+
+
+def test_the_route_order_benchmark_runs():
+    script = Path(__file__).resolve().parent.parent / "bench" / "route_order.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--calls", "1000"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ratio ordered / fixed" in result.stdout

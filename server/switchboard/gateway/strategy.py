@@ -98,8 +98,8 @@ def median_of_last(samples: Sequence[float], count: int) -> float | None:
     """The median of the last `count` samples (None when there are none)."""
     if not samples:
         return None
-    recent = list(samples)[-count:]
-    return statistics.median(recent)
+    first = max(0, len(samples) - count)
+    return statistics.median(samples[i] for i in range(first, len(samples)))
 
 
 def measurer(
