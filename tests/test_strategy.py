@@ -7,6 +7,7 @@ loopback fake, with the gateway's clock injected so that the refresh period is s
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ from switchboard.gateway import Gateway
 from switchboard.gateway.strategy import Measure, order_chain
 from switchboard.tasks import Source
 from tests.fake_provider import Reply, ServerError
-from tests.support import make_config
+from tests.support import config_dict, make_config, toml
 
 CODE = "def add(a, b):\n    return a - b\n"
 FIXED = "```python\n    return a + b\n```"
@@ -188,3 +189,32 @@ def test_the_route_order_benchmark_runs():
     )
     assert result.returncode == 0, result.stderr
     assert "ratio ordered / fixed" in result.stdout
+
+
+def test_config_check_and_stats_show_the_order_in_use_and_why(tmp_path):
+    models = {
+        "dear": {"provider": "p", "input_cost_per_mtok": 3.0, "output_cost_per_mtok": 15.0},
+        "cheap": {"provider": "p", "input_cost_per_mtok": 0.1, "output_cost_per_mtok": 0.4},
+    }
+    raw = config_dict(
+        tmp_path,
+        {"p": "http://127.0.0.1:9/v1"},
+        models,
+        {"fix": ["dear", "cheap"]},
+        strategies={"fix": "price"},
+    )
+    (tmp_path / "config.toml").write_text(toml(raw))
+    env = {**os.environ, "SWITCHBOARD_CONFIG": str(tmp_path / "config.toml")}
+
+    def run(*args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "switchboard", *args], capture_output=True, text=True, env=env
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert (
+        "  fix: price, every 10s: cheap -> dear (cheap: unmeasured, $0.5/Mtok in+out; "
+        "dear: unmeasured, $18/Mtok in+out)"
+    ) in run("config", "check")
+    assert "route fix (price): cheap -> dear\n  why: cheap: unmeasured" in run("stats")
