@@ -149,3 +149,17 @@ def test_the_suggested_route_weighs_usable_rate_then_cost_or_latency():
     assert suggested_toml(routes) == (
         '[routes]\nfix = ["cheap-good", "pricey-good", "cheap-bad"]\nexplain = ["quick", "slow"]\n'
     )
+
+
+def test_compare_explanations_suggest_the_fastest_first(workspace, fake):
+    fake.default("mid", Reply("Greets someone.", delay=0.15))
+    fake.default("strong", Reply("Greets someone by name.", delay=0.01))
+    result = compare(
+        workspace, "hello.py", "--task", "explain", "--line", "1", "--line", "2",
+        "--models", "mid,strong", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["suggested_routes"] == {"explain": ["strong", "mid"]}
+    assert data["suggested_toml"] == '[routes]\nexplain = ["strong", "mid"]\n'
+    assert {row["model"]: row["asks"] for row in data["models"]} == {"mid": 2, "strong": 2}
