@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from . import __version__
+from .compare import options as compare_options
 from .config import Config, ConfigError, load_config
 from .config.secrets import secret_values
 from .config.team import redis_url
@@ -90,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     models.add_argument("--json", action="store_true", help="print one JSON object")
 
+    compare = commands.add_parser(
+        "compare", parents=[common], help="the same asks to several models, side by side"
+    )
+    compare_options.add_arguments(compare)
+
     stats = commands.add_parser("stats", parents=[common], help="per-model usage and health")
     stats.add_argument("--json", action="store_true", help="print one JSON object")
     stats.add_argument(
@@ -159,6 +165,7 @@ def _config_check(config: Config) -> int:
             model = config.models[alias]
             described.append(f"{alias} ({model.provider}:{model.model})")
         print(f"  {route}: {' -> '.join(described) if described else '(empty)'}")
+    _strategies_check(config)
     missing = [
         name
         for name, provider in config.providers.items()
@@ -185,6 +192,27 @@ def _prices_check(config: Config) -> None:
         price = book.price(alias)
         figures = f"{price.input_per_mtok:g}/{price.output_per_mtok:g}" if price.known else "-"
         print(f"  {alias}: {figures} ({price.source})")
+
+
+def _strategies_check(config: Config) -> None:
+    """Each route with a strategy: the order it would take now, from the usage figures."""
+    if not config.strategies:
+        return
+    from .gateway.prices import PriceBook, default_prices_path
+    from .gateway.strategy import RouteOrders, measurer
+    from .gateway.usage import UsageLog, default_usage_path
+
+    book = PriceBook(config, Path(config.prices.path or default_prices_path()))
+    usage = UsageLog(config.usage.path or default_usage_path())
+    try:
+        orders = RouteOrders(config, measurer(usage.recent_latencies, book.price))
+        print("route strategies (the order in use now, and why):")
+        for route, order in orders.snapshot(0.0).items():
+            strategy = config.strategies[route]
+            print(f"  {route}: {order['strategy']}, every {strategy.refresh_s:g}s: ", end="")
+            print(f"{' -> '.join(order['order'])} ({order['why']})")  # type: ignore[arg-type]
+    finally:
+        usage.close()
 
 
 def _team_check(config: Config) -> None:

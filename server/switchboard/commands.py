@@ -63,6 +63,10 @@ async def _run_task(args: argparse.Namespace, config: Config) -> int:
             from .review_ci.command import review_command
 
             return await review_command(engine, args)
+        if args.command == "compare":
+            from .compare.command import compare_command
+
+            return await compare_command(engine, args)
         source = read_source(args.file)
         if args.command == "fix":
             return await _fix(engine, source, args)
@@ -268,6 +272,9 @@ def _print_stats(stats: dict[str, Any], *, as_json: bool) -> int:
     cache = stats.get("cache")
     if cache:
         print(f"\ncache: {cache['entries']} entries, {cache['bytes'] / 1024:.0f} KiB")
+    for route, order in (stats.get("route_orders") or {}).items():
+        print(f"\nroute {route} ({order['strategy']}): {' -> '.join(order['order'])}")
+        print(f"  why: {order['why']}")
     if stats.get("budget"):
         from .models_command import budget_lines
 

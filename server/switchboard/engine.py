@@ -6,6 +6,7 @@ to the gateway. Callers get the gateway's `Answer` (or `NoAnswer`) back unchange
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -93,9 +94,13 @@ class Engine:
         with the diagnostic as `target`, its own checker verifies each model's edit."""
         self.guard(source)
         verifier = self.verifier(source, target) if verify else None
-        return edit_ask(
+        ask = edit_ask(
             self.config, source, start, end, instruction=fix_instruction(message), verifier=verifier
         )
+        if target is None or source.path is None:
+            return ask
+        kind = f"{source.path}\0{(target.source or '').lower()}\0{target.code or target.message}"
+        return dataclasses.replace(ask, experience=kind)
 
     def verifier(self, source: Source, target: Target | None) -> Verifier | None:
         """Who verifies edits of `source` for `target`, when verification is on and the file is
@@ -220,6 +225,7 @@ class Engine:
             "providers": self.gateway.provider_health(),
             "cache": cache.stats() if cache is not None else None,
             "budget": self.gateway.budget_report(),
+            "route_orders": self.gateway.route_orders(),
         }
 
     def review_estimate(self, source: Source) -> Estimate | None:

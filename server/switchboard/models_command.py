@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .exits import EXIT_NO_ANSWER, EXIT_OK, fail
 from .engine import Engine
+from .exits import EXIT_NO_ANSWER, EXIT_OK, fail
 from .gateway.catalog import Listing, fetch_listings, unlisted_models
 from .tasks import Source
 

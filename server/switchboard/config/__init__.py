@@ -21,6 +21,7 @@ from .schema import (
     PricesConfig,
     PrivacyConfig,
     ProviderConfig,
+    StrategyConfig,
     TaskConfig,
     UsageConfig,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "PricesConfig",
     "PrivacyConfig",
     "ProviderConfig",
+    "StrategyConfig",
     "TaskConfig",
     "UsageConfig",
     "base_url_problem",

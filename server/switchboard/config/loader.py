@@ -79,6 +79,12 @@ def config_from_mapping(
     merged["providers"] = {**_unstructure(providers), **_table(raw, "providers", source)}
     merged["models"] = {**_unstructure(models), **_table(raw, "models", source)}
     merged["routes"] = {**{k: list(v) for k, v in routes.items()}, **_table(raw, "routes", source)}
+    if "strategies" in raw:
+        # `fix = "latency"` is short for `[strategies.fix] order = "latency"`.
+        merged["strategies"] = {
+            route: {"order": value} if isinstance(value, str) else value
+            for route, value in _table(raw, "strategies", source).items()
+        }
     try:
         config = strict_converter.structure(merged, Config)
     except Exception as exc:  # cattrs raises exception groups naming each bad field
@@ -251,6 +257,9 @@ def _semantic_problems(config: Config):
         for alias in chain:
             if alias not in config.models:
                 yield f"routes.{task}: unknown model {alias!r}"
+    for route in config.strategies:
+        if route not in config.routes:
+            yield f"strategies.{route}: unknown route {route!r}"
     for name, action in config.actions.items():
         if action.route not in config.routes:
             yield f"actions.{name}.route: unknown route {action.route!r}"

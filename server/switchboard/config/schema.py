@@ -99,6 +99,11 @@ class TaskConfig:
     attempt_share: float = attrs.field(
         default=0.5, validator=rule(lambda v: 0 < v <= 1, "must be more than 0 and at most 1")
     )
+    # Escalation by experience: after this many invalid or checker-rejected fixes from the fast
+    # route on one kind of diagnostic (source and code) in one file, fixes of that kind go
+    # straight to the stronger route until escalation_memory_s after the last failure. 0: off.
+    escalate_after_failures: int = attrs.field(default=2, validator=at_least(0))
+    escalation_memory_s: float = attrs.field(default=1800.0, validator=positive())
 
 
 @attrs.frozen(kw_only=True)
@@ -221,6 +226,20 @@ class BudgetConfig:
 
 
 @attrs.frozen(kw_only=True)
+class StrategyConfig:
+    """How a route's candidates are ordered. `listed` (the default) keeps the route's order;
+    `latency`, `price` and `mixed` order them by the usage figures, recomputed at most every
+    `refresh_s` (a request only looks the order up)."""
+
+    order: Literal["listed", "latency", "price", "mixed"] = "listed"
+    # For `mixed`: the share of latency in the score, the rest is price.
+    latency_weight: float = attrs.field(default=0.5, validator=between(0, 1))
+    refresh_s: float = attrs.field(default=10.0, validator=positive())
+    # How many of a model's latest successful latencies its median is taken over.
+    samples: int = attrs.field(default=10, validator=at_least(1))
+
+
+@attrs.frozen(kw_only=True)
 class PrivacyConfig:
     redact_secrets: bool = True
     exclude: tuple[str, ...] = ()
@@ -233,6 +252,8 @@ class Config:
     providers: dict[str, ProviderConfig] = attrs.field(factory=dict)
     models: dict[str, ModelConfig] = attrs.field(factory=dict)
     routes: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+    # Route name -> how its candidates are ordered; a route not named here keeps its order.
+    strategies: dict[str, StrategyConfig] = attrs.field(factory=dict)
     tasks: TasksConfig = TasksConfig()
     actions: dict[str, ActionConfig] = attrs.field(factory=dict)
     breaker: BreakerConfig = BreakerConfig()

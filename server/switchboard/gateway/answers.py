@@ -35,6 +35,9 @@ class Ask(Generic[T]):
     # A second look at a parsed answer that takes time (a checker run), given the seconds left
     # before the deadline: the value (with its verdict) and how the edit fared, or `Rejected`.
     verify: Callable[[T, float], Awaitable[tuple[T, EditQuality]]] | None = None
+    # What kind of fix this is, for escalation by experience: the file and the diagnostic's
+    # source and code. None: not remembered.
+    experience: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,13 +23,17 @@ from .answers import Answer, Ask, BudgetReached, CacheState, NoAnswer
 from .budget import BudgetLevel, BudgetState, assess, free_chain, limits
 from .cache import CacheStore, ResponseCache, SqliteStore, cache_key
 from .estimate import Estimate, estimate_ask
+from .experience import Experience, fast_ones_failed
 from .health import HealthBoard
+from .outcomes import Attempt
+from .policy import stronger_route
 from .prices import UNKNOWN, Price, PriceBook, default_prices_path
 from .provider import ProviderClient
 from .router import AllFailed, Router, RouteRequest
+from .strategy import RouteOrders, measurer
 from .tiered_cache import TieredCache
 from .transport import fair_transport
-from .usage import Spend, UsageLog
+from .usage import Spend, UsageLog, default_usage_path
 
 if TYPE_CHECKING:
     from .team import Team
@@ -47,10 +51,6 @@ _TEAM_SPEND_EVERY_S = 2.0
 
 def default_cache_path() -> Path:
     return Path(platformdirs.user_cache_dir(APP_NAME)) / "cache.sqlite"
-
-
-def default_usage_path() -> Path:
-    return Path(platformdirs.user_state_dir(APP_NAME)) / "usage.sqlite"
 
 
 @dataclass
@@ -71,9 +71,15 @@ class Gateway:
     _clock: Callable[[], float] = field(default=time.monotonic)
     # Which cached copy counts (local, the team's, fresh or stale): one object decides.
     tiers: TieredCache = field(init=False)
+    # The order in use per route with a strategy (latency, price, mixed): looked up per request.
+    orders: RouteOrders = field(init=False)
+    # Which kinds of fix the fast models recently failed on (escalation by experience).
+    experience: Experience = field(init=False, default_factory=Experience)
 
     def __post_init__(self) -> None:
         self.tiers = TieredCache(self.cache, self.team, self.usage)
+        self.orders = RouteOrders(self.config, measurer(self.usage.recent_latencies, self.price_of))
+        self.orders.refresh(self._clock(), force=True)
 
     _told: set[str] = field(default_factory=set)  # budget notices already given
     _team_spend: Spend | None = None  # the team's spend as last read from Redis
@@ -262,25 +268,55 @@ class Gateway:
         self._maybe_refresh_prices()
         self._refresh_team_spend()
         before = self.budget_state(ask.task)
+        ask, escalated = self._by_experience(ask)
         try:
             answer = await self._ask(ask, before)
         except NoAnswer as failed:
             after = self.budget_state(ask.task)
             failed.notices = self._budget_notices(after) + failed.notices
             failed.budget = after.level.value
+            self._learn(ask, failed.attempts)
             raise
+        self._learn(ask, answer.attempts)
         after = self.budget_state(ask.task)
         return dataclasses.replace(
             answer,
-            notices=self._budget_notices(after) + answer.notices,
+            notices=self._budget_notices(after) + escalated + answer.notices,
             budget=after.level.value,
         )
+
+    def _by_experience(self, ask: Ask[T]) -> tuple[Ask[T], tuple[str, ...]]:
+        """`ask` sent to the stronger route when the fast models recently failed on its kind
+        of fix, with a notice saying so; else `ask` as it is."""
+        knobs = self.config.task(ask.task)
+        if ask.experience is None or not knobs.escalate_after_failures:
+            return ask, ()
+        stronger = stronger_route(ask.task, self.config.routes)
+        if ask.route != ask.task or stronger == ask.route:
+            return ask, ()  # already escalated (a large fix), or nowhere to go
+        failures = self.experience.failures(
+            ask.experience, self._clock(), knobs.escalation_memory_s
+        )
+        if failures < knobs.escalate_after_failures:
+            return ask, ()
+        notice = (
+            f"Sent to the '{stronger}' route: the '{ask.route}' route's models failed "
+            f"{failures} times on this kind of fix in this file lately."
+        )
+        return dataclasses.replace(ask, route=stronger), (notice,)
+
+    def _learn(self, ask: Ask[Any], attempts: tuple[Attempt, ...]) -> None:
+        if ask.experience is None or ask.route != ask.task:
+            return
+        if fast_ones_failed(attempts, self.config.route(ask.route)):
+            knobs = self.config.task(ask.task)
+            self.experience.failed(ask.experience, self._clock(), knobs.escalation_memory_s)
 
     async def _ask(self, ask: Ask[T], budget: BudgetState) -> Answer[T]:
         found = await self.tiers.lookup(ask, self._key(ask))
         if found.answer is not None:
             return self._with_team_notices(found.answer)
-        chain = self.config.route(ask.route)
+        chain = self.orders.chain(ask.route, self.config.route(ask.route))
         if budget.level is BudgetLevel.REACHED:
             chain = free_chain(chain, self._is_free)
             if not chain:  # the cache alone, whatever the age of its answer
@@ -303,6 +339,7 @@ class Gateway:
             )
         except AllFailed as failed:
             self.usage.maybe_flush()
+            self.orders.refresh(self._clock())
             notices = failed.notices + self._team_notices()
             stale = self.tiers.stale(ask, found, failed.attempts, notices)
             if stale is not None:
@@ -311,6 +348,7 @@ class Gateway:
         if found.key is not None:
             self.tiers.store(found.key, routed.text, routed.model, routed.provider)
         self.usage.maybe_flush()
+        self.orders.refresh(self._clock())
         return Answer(
             value=routed.value,
             text=routed.text,
@@ -341,6 +379,12 @@ class Gateway:
         self.router.config = config
         if self.prices is not None:
             self.prices.config = config
+        self.orders.reconfigure(config)
+        self.orders.refresh(self._clock(), force=True)
+
+    def route_orders(self) -> dict[str, dict[str, object]]:
+        """Each route with a strategy: the order in use and why (for `stats`)."""
+        return self.orders.snapshot(self._clock())
 
     def provider_health(self) -> dict[str, dict[str, object]]:
         return self.router.health.snapshot(self._clock())

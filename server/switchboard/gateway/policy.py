@@ -169,9 +169,13 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 
 def route_for_size(task: str, lines: int, large_lines: int, routes: Mapping[str, object]) -> str:
     """The route a request of `lines` lines takes: a fix too large for the fast route escalates
-    to `<task>_large` if defined, else to the review route (the strong models)."""
-    if lines <= large_lines:
-        return task
+    to its stronger route."""
+    return task if lines <= large_lines else stronger_route(task, routes)
+
+
+def stronger_route(task: str, routes: Mapping[str, object]) -> str:
+    """Where a fix escalates: `<task>_large` if defined, else the review route (the strong
+    models), else nowhere (`task` itself)."""
     for candidate in (f"{task}_large", "review"):
         if candidate in routes:
             return candidate

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import platformdirs
+
 from ..config import ModelConfig
 from .outcomes import EditQuality, Outcome, TokenUsage
 from .policy import percentile
@@ -213,6 +215,10 @@ def _since(
         key: max(mine.get(key, 0.0), team.get(key, 0.0) + mine.get(key, 0.0) - then.get(key, 0.0))
         for key in {*mine, *team}
     }
+
+
+def default_usage_path() -> Path:
+    return Path(platformdirs.user_state_dir("switchboard")) / "usage.sqlite"
 
 
 class UsageLog:
