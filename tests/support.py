@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator
+
 from switchboard.config import Config, config_from_mapping
+
+REPO = Path(__file__).resolve().parent.parent
+# What `stats --json`, `stats --team --json` and `switchboard.stats` answer; editors read it.
+STATS_SCHEMA = REPO / "server" / "switchboard" / "schemas" / "stats.schema.json"
 
 FIX_ANSWER = "```python\n{code}\n```"
 
@@ -75,3 +83,19 @@ def toml(raw: dict[str, Any]) -> str:
 
     table("", raw)
     return "\n".join(lines) + "\n"
+
+
+@functools.cache
+def _stats_validator() -> Draft202012Validator:
+    schema = json.loads(STATS_SCHEMA.read_text())
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def assert_stats_report(data: Any) -> None:
+    """`data` follows the stats report's JSON Schema (as editors rely on)."""
+    errors = [
+        f"{'.'.join(map(str, error.absolute_path)) or '(top)'}: {error.message}"
+        for error in _stats_validator().iter_errors(data)
+    ]
+    assert not errors, "\n".join(errors)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.fake_provider import RateLimited, Reply, ServerError, unused_tcp_port
-from tests.support import config_dict, toml
+from tests.support import assert_stats_report, config_dict, toml
 
 CODE = "def add(a, b):\n    return a - b\n\n\nprint(add(1, 2))\n"
 FIXED = "```python\ndef add(a, b):\n    return a + b\n```"
@@ -170,6 +170,7 @@ def test_stats_shows_per_model_figures(workspace, fake):
     assert human.returncode == 0
     assert "fast" in human.stdout and "p50 ms" in human.stdout
     data = json.loads(run(workspace, "stats", "--json").stdout)
+    assert_stats_report(data)
     fast = next(m for m in data["models"] if m["model"] == "fast")
     assert fast["requests"] == 1 and fast["prompt_tokens"] == 100
     assert fast["cost_usd"] == pytest.approx((100 * 0.5 + 20 * 1.5) / 1e6)

@@ -403,9 +403,9 @@ async def test_an_answer_cut_at_the_token_limit_escalates_without_blaming_the_pr
     for i in range(3):
         answer = await engine.fix(source, 1, 1, message=f"m{i}")
         assert outcomes(answer) == [("fast", "cut_off"), ("backup", "ok")]
-    assert engine.gateway.provider_health()["p"]["state"] == "ok"
+    assert engine.gateway.provider_health()["p"].state == "ok"
     # Counted apart from unusable answers, so stats show why the model never answers.
-    [fast] = [m for m in engine.stats()["models"] if m["model"] == "fast"]
+    [fast] = [m for m in engine.stats().to_json()["models"] if m["model"] == "fast"]
     assert fast["failures_by_kind"] == {"cut_off": 3}
 
 
@@ -582,7 +582,7 @@ async def test_usage_is_counted_per_model_with_cost(fake, engine_for, source):
     answer = await engine.fix(source, 1, 1)
     assert answer.cost_usd == pytest.approx((1000 * 1.0 + 200 * 5.0) / 1e6)
     await engine.fix(source, 1, 1)  # fresh cache hit
-    stats = {m["model"]: m for m in engine.stats()["models"]}
+    stats = {m["model"]: m for m in engine.stats().to_json()["models"]}
     assert stats["fast"]["failures_by_kind"] == {"rate_limited": 1}
     assert stats["backup"]["requests"] == 1
     assert stats["backup"]["prompt_tokens"] == 1000

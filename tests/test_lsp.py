@@ -18,6 +18,7 @@ from tests.lsp_support import (
     stop_session,
     write_config,
 )
+from tests.support import assert_stats_report
 
 CODE = "def add(a, b):\n    return a - b\n\n\nprint(add(1, 2))\n"
 FIXED = "```python\ndef add(a, b):\n    return a + b\n```"
@@ -573,6 +574,7 @@ async def test_stats_and_clear_cache_commands(start, fake):
     fix = await session.quick_fix(uri, diagnostic(1))
     await session.client.code_action_resolve_async(fix)
     stats = await session.command("switchboard.stats")
+    assert_stats_report(stats)
     [fast] = [m for m in stats["models"] if m["model"] == "fast"]
     assert fast["requests"] == 1 and fast["prompt_tokens"] == 50
     assert stats["cache"]["entries"] == 1

@@ -175,7 +175,7 @@ async def test_only_reasoning_falls_back_without_blaming_the_provider(
         ("backup", "ok"),
     ]
     assert "reasoned but gave no answer" in answer.attempts[0].detail
-    assert health["p"]["state"] == "ok"
+    assert health["p"].state == "ok"
 
 
 async def test_a_reasoning_model_gets_room_to_think_and_the_least_effort_for_quick_tasks(

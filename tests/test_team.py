@@ -300,9 +300,10 @@ async def test_a_cooldown_seen_by_one_member_is_honoured_by_the_other(fake, memb
     assert outcomes(second) == [("fast", "skipped_open_breaker"), ("backup", "ok")]
     assert len(fake.requests_for("fast")) == 1
     health = bob.gateway.provider_health()["p"]
-    assert health["state"] == "cooling_down" and 25 < health["team_cooling_for_s"] <= 30
+    assert health.state == "cooling_down"
+    assert health.team_cooling_for_s is not None and 25 < health.team_cooling_for_s <= 30
     team = await bob.team_stats()
-    assert team["providers"]["p"]["state"] == "cooling_down"
+    assert team is not None and team.providers["p"].state == "cooling_down"
 
 
 async def test_a_teammates_success_ends_a_breaker_cooldown(fake, member, source):
@@ -355,9 +356,11 @@ async def test_usage_adds_up_across_the_team(fake, member, source):
     fake.default("backup", Reply(FIXED))
     await bob.fix(source, 1, 1, message="b")
     await bob.fix(source, 1, 1, message="a")  # alice's answer, from the team cache
-    local = {m["model"]: m for m in bob.stats()["models"]}  # also hands bob's figures over
+    local = {m["model"]: m for m in bob.stats().to_json()["models"]}  # hands bob's figures over
     await settle(bob)
-    team = {m["model"]: m for m in (await alice.team_stats())["models"]}
+    report = await alice.team_stats()
+    assert report is not None
+    team = {m["model"]: m for m in report.to_json()["models"]}
     assert local["fast"]["requests"] == 1  # bob's own
     assert team["fast"]["requests"] == 2
     assert team["fast"]["ok"] == 1

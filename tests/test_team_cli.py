@@ -13,7 +13,7 @@ import pytest
 
 from tests.fake_provider import Reply, ServerError, unused_tcp_port
 from tests.redis_server import RedisServer
-from tests.support import config_dict, toml
+from tests.support import assert_stats_report, config_dict, toml
 
 CODE = "def add(a, b):\n    return a - b\n\n\nprint(add(1, 2))\n"
 FIXED = "```python\ndef add(a, b):\n    return a + b\n```"
@@ -83,6 +83,7 @@ def test_two_processes_share_a_cached_answer_and_their_usage(tmp_path, fake, ser
     stats = run(bob, "stats", "--team", "--json")
     assert stats.returncode == 0, stats.stderr
     team = json.loads(stats.stdout)
+    assert_stats_report(team)
     figures = {m["model"]: m for m in team["models"]}
     assert figures["fast"]["requests"] == 1
     assert figures["fast"]["cache_hits"]["fresh"] == 1

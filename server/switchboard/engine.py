@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from .config import Config
 from .gateway import Answer, Ask, Attempt, Gateway, ModelStats, NoAnswer, Outcome
 from .gateway.policy import estimate_tokens
+from .gateway.report import CacheFigures, ModelRow, Price, StatsReport
 from .tasks import (
     DOCSTRING_INSTRUCTION,
     REWRITE_INSTRUCTION,
@@ -143,28 +144,24 @@ class Engine:
 
     # -- housekeeping ---------------------------------------------------------------------------
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> StatsReport:
         """Per model: usage, latency, failures, cost and its price; every model on a route is
         listed, used or not, so that a user choosing between them sees them all."""
-        cache = self.gateway.cache
-        rows = {stats.model: stats.to_json() for stats in self.gateway.usage.snapshot()}
+        models = self.config.models
+        figures = {stats.model: stats for stats in self.gateway.usage.snapshot()}
         for alias in dict.fromkeys(a for chain in self.config.routes.values() for a in chain):
-            if alias not in rows and alias in self.config.models:
-                rows[alias] = ModelStats.unused(alias, self.config.models[alias].provider).to_json()
-        for alias, row in rows.items():
-            model = self.config.models.get(alias)
-            row["price_per_mtok"] = (
-                {"input": model.input_cost_per_mtok, "output": model.output_cost_per_mtok}
-                if model is not None
-                else None
-            )
-        return {
-            "models": [rows[alias] for alias in sorted(rows)],
-            "providers": self.gateway.provider_health(),
-            "cache": cache.stats() if cache is not None else None,
-        }
+            if alias not in figures and alias in models:
+                figures[alias] = ModelStats.unused(alias, models[alias].provider)
+        cache = self.gateway.cache
+        return StatsReport(
+            models=tuple(
+                ModelRow(figures[alias], Price.of(models.get(alias))) for alias in sorted(figures)
+            ),
+            providers=self.gateway.provider_health(),
+            cache=CacheFigures(**cache.stats()) if cache is not None else None,
+        )
 
-    async def team_stats(self) -> dict[str, Any] | None:
+    async def team_stats(self) -> StatsReport | None:
         """Figures shared by the team (None when team mode is off); raises TeamUnavailable."""
         return await self.gateway.team_stats()
 

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import Ajv2020 from 'ajv/dist/2020';
 import { escapeHtml, formatCost, formatKinds, formatMs, formatPercent, formatPrice, modelRows, statsHtml, type Stats } from '../src/stats';
 
 // As `switchboard stats --json` printed it after a fix that fell back from fast to backup.
@@ -44,7 +47,24 @@ const STATS: Stats = {
   cache: { memory_entries: 0, memory_bytes: 0, entries: 1, bytes: 148 },
 };
 
+// The schema the server's report follows (server/switchboard/gateway/report.py); the Python
+// and Neovim tests check the server's real answers against it. This file is bundled into
+// out/test/, two levels below the repository's root.
+const SCHEMA = JSON.parse(
+  readFileSync(join(__dirname, '..', '..', 'server', 'switchboard', 'schemas', 'stats.schema.json'), 'utf8'),
+);
+
+// What a server that has answered nothing yet reports.
+const EMPTY: Stats = { models: [], providers: {}, cache: { memory_entries: 0, memory_bytes: 0, entries: 0, bytes: 0 } };
+
 describe('routing stats page', () => {
+  it('renders fixtures that follow the server stats schema', () => {
+    const validate = new Ajv2020({ allErrors: true, strict: true }).compile(SCHEMA);
+    for (const stats of [STATS, EMPTY]) {
+      assert.ok(validate(stats), JSON.stringify(validate.errors, null, 2));
+    }
+  });
+
   it('has a row per model with latency, failures, cost, price and cache hits', () => {
     const [backup, fast] = modelRows(STATS);
     assert.deepEqual(backup, ['backup', 'q', '1', '1', '0', '0', '100%', '3 ms', '3 ms', '40 / 9', '$0', '0 / 0', '0 / 0']);
@@ -85,7 +105,7 @@ describe('routing stats page', () => {
   });
 
   it('says what to do when nothing has been recorded yet', () => {
-    const html = statsHtml({ models: [], providers: {}, cache: { entries: 0 } }, 'x', new Date(0));
+    const html = statsHtml(EMPTY, 'x', new Date(0));
     assert.match(html, /No requests yet/);
     assert.match(html, /Every provider is healthy/);
   });

@@ -23,6 +23,7 @@ from .cache import CacheEntry, CacheStore, ResponseCache, SqliteStore, cache_key
 from .health import HealthBoard
 from .outcomes import Attempt, InvalidAnswer
 from .provider import ProviderClient
+from .report import BoardHealth, StatsReport
 from .router import AllFailed, Router, RouteRequest
 from .transport import fair_transport
 from .usage import UsageLog
@@ -243,7 +244,7 @@ class Gateway:
         self.config = config
         self.router.config = config
 
-    def provider_health(self) -> dict[str, dict[str, object]]:
+    def provider_health(self) -> dict[str, BoardHealth]:
         return self.router.health.snapshot(self._clock())
 
     def clear_cache(self) -> None:
@@ -253,7 +254,7 @@ class Gateway:
         if self.team is not None and self.team.cache is not None:
             self.team.cache.clear()
 
-    async def team_stats(self) -> dict[str, Any] | None:
+    async def team_stats(self) -> StatsReport | None:
         """The team's shared figures; None when team mode is off. Raises TeamUnavailable."""
         if self.team is None:
             return None

@@ -13,7 +13,7 @@ class Housekeeping(Feature):
         """The stats report (as `switchboard stats --json` prints it), plus the live task count,
         which lets a test (or a curious user) see that nothing leaks."""
         return {
-            **self.context.engine.stats(),
+            **self.context.engine.stats().to_json(),
             "runtime": {"tasks": len(asyncio.all_tasks())},
         }
 
