@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +19,10 @@ REPO = Path(__file__).resolve().parent.parent
 # What `stats --json`, `stats --team --json` and `switchboard.stats` answer; editors read it.
 STATS_SCHEMA = REPO / "server" / "switchboard" / "schemas" / "stats.schema.json"
 
-FIX_ANSWER = "```python\n{code}\n```"
+# The file most tests work on, the answer that fixes its bug, and the fixed file.
+CODE = "def add(a, b):\n    return a - b\n\n\nprint(add(1, 2))\n"
+FIXED = "```python\ndef add(a, b):\n    return a + b\n```"
+FIXED_CODE = CODE.replace("a - b", "a + b")
 
 
 def config_dict(
@@ -99,3 +106,25 @@ def assert_stats_report(data: Any) -> None:
         for error in _stats_validator().iter_errors(data)
     ]
     assert not errors, "\n".join(errors)
+
+
+def switchboard(
+    *args: str,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    never_shows: Iterable[str] = (),
+) -> subprocess.CompletedProcess[str]:
+    """`switchboard ARGS` in a subprocess, in `cwd`, with `env` over this environment. Fails
+    on a traceback, or when its output shows any of `never_shows` (keys, passwords)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "switchboard", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=60,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    shown = result.stdout + result.stderr
+    assert [secret for secret in never_shows if secret in shown] == []
+    return result

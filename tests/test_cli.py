@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
 from tests.fake_provider import RateLimited, Reply, ServerError, unused_tcp_port
-from tests.support import assert_stats_report, config_dict, toml
+from tests.support import CODE, FIXED, assert_stats_report, config_dict, switchboard, toml
 
-CODE = "def add(a, b):\n    return a - b\n\n\nprint(add(1, 2))\n"
-FIXED = "```python\ndef add(a, b):\n    return a + b\n```"
 REVIEW = json.dumps(
     {
         "findings": [
@@ -54,22 +50,11 @@ def run(
     workspace: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     environ = {
-        **os.environ,
         "SWITCHBOARD_CONFIG": str(workspace / "config.toml"),
         "KEY_KEYED_Q": SECRET_KEY,
         **(env or {}),
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "switchboard", *args],
-        capture_output=True,
-        text=True,
-        env=environ,
-        cwd=workspace,
-        timeout=60,
-    )
-    assert "Traceback" not in result.stderr, result.stderr
-    assert SECRET_KEY not in result.stdout + result.stderr
-    return result
+    return switchboard(*args, cwd=workspace, env=environ, never_shows=(SECRET_KEY,))
 
 
 def test_fix_prints_a_unified_diff(workspace, fake):

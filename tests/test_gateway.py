@@ -8,8 +8,7 @@ import time
 
 import pytest
 
-from switchboard.engine import Engine
-from switchboard.gateway import CacheState, Gateway, NoAnswer, Outcome
+from switchboard.gateway import CacheState, NoAnswer, Outcome
 from switchboard.tasks import Source
 from tests.fake_provider import (
     AuthError,
@@ -30,10 +29,7 @@ from tests.fake_provider import (
     blackhole,
     unused_tcp_port,
 )
-from tests.support import make_config
-
-CODE = "def add(a, b):\n    return a - b\n\n\nprint(add(1, 2))\n"
-FIXED = "```python\ndef add(a, b):\n    return a + b\n```"
+from tests.support import CODE, FIXED, make_config
 
 
 def outcomes(result):
@@ -48,7 +44,7 @@ def source(tmp_path):
 
 
 @pytest.fixture
-def engine_for(tmp_path):
+def engine_for(tmp_path, engines):
     """engine_for(fake, models, routes, **sections) -> an Engine on the fake provider."""
 
     def build(fake, models=None, routes=None, environ=None, providers=None, **sections):
@@ -68,7 +64,7 @@ def engine_for(tmp_path):
             environ=environ,
             **sections,
         )
-        return Engine(config, Gateway.create(config, environ=environ or {}))
+        return engines(config, environ)
 
     return build
 

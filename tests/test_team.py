@@ -19,7 +19,6 @@ from switchboard.gateway import (
     Ask,
     CacheEntry,
     CacheState,
-    Gateway,
     Message,
     NoAnswer,
     Prompt,
@@ -37,10 +36,11 @@ from tests.fake_provider import (
 )
 from tests.latency_proxy import LatencyProxy
 from tests.redis_server import RedisServer, require_redis_server
-from tests.support import config_dict, make_config
+from tests.support import CODE, FIXED, config_dict, make_config
 
-CODE = "def add(a, b):\n    return a - b\n\n\nprint(add(1, 2))\n"
-FIXED = "```python\ndef add(a, b):\n    return a + b\n```"
+# Not in the inner loop (`pytest -m "not slow"`): a real redis-server per test.
+pytestmark = pytest.mark.slow
+
 UNREACHABLE = "is unreachable"
 
 
@@ -71,9 +71,8 @@ async def raw(server):
 
 
 @pytest.fixture
-async def member(tmp_path, fake, server):
+def member(tmp_path, fake, server, engines):
     """member(name, **sections) -> an Engine with its own local files, on the shared Redis."""
-    engines: list[Engine] = []
 
     def build(name: str, *, models=None, url=None, cache=None, **sections) -> Engine:
         models = models or {"fast": {"provider": "p"}, "backup": {"provider": "q"}}
@@ -87,13 +86,9 @@ async def member(tmp_path, fake, server):
             directory, {"p": fake.base_url, "q": fake.base_url}, models, routes, cache=team,
             **sections,
         )  # fmt: skip
-        engine = Engine(config, Gateway.create(config, environ={}))
-        engines.append(engine)
-        return engine
+        return engines(config)
 
-    yield build
-    for engine in engines:
-        await engine.aclose()
+    return build
 
 
 async def settle(*engines: Engine) -> None:
