@@ -259,7 +259,7 @@ def _semantic_problems(config: Config):
         yield "breaker.max_cooldown_s: must not be less than breaker.cooldown_s"
 
 
-# Context sent around the code: a window, never the whole file (DESIGN.md's prompt protocol).
+# Context sent around the code: a window, never the whole file (docs/DESIGN.md, Prompt protocol).
 MAX_CONTEXT_LINES = 500
 
 
