@@ -105,6 +105,23 @@ def test_a_bad_config_names_the_key(raw, message):
     assert str(info.value).startswith("test.toml: ")
 
 
+def test_every_key_out_of_its_range_is_named_at_once():
+    model = {"provider": "local", "model": "x", "context_window": 0, "timeout_s": -1}
+    with pytest.raises(ConfigError) as info:
+        load({"models": {"m": model}, "cache": {"max_bytes": 0}})
+    message = str(info.value)
+    assert "models.m.context_window: must be at least 1" in message
+    assert "models.m.timeout_s: must be positive" in message
+    assert "cache.max_bytes: must be at least 1" in message
+
+
+def test_the_schema_refuses_a_value_out_of_range_however_it_is_built():
+    from switchboard.config import ModelConfig
+
+    with pytest.raises(ValueError, match="context_window: must be at least 1"):
+        ModelConfig(provider="p", model="m", context_window=0)
+
+
 def test_plain_http_is_allowed_to_loopback_and_when_the_user_opts_in():
     load({"providers": {"a": {"base_url": "http://localhost:8000/v1"}}})
     load({"providers": {"b": {"base_url": "http://[::1]:8000/v1"}}})

@@ -91,12 +91,33 @@ def test_an_answer_that_changes_nothing_is_invalid():
         checked_replacement(source, 0, 0, "x = 1")
 
 
-def test_python_that_no_longer_parses_is_invalid_but_only_if_it_parsed_before():
+def test_python_that_no_longer_parses_is_invalid_but_only_for_errors_the_edit_adds():
     good = Source("def f():\n    return 1\n", "x.py")
     with pytest.raises(InvalidAnswer, match="no longer parse"):
         checked_replacement(good, 1, 1, "    return (1")
-    broken = Source("def f(:\n    return 1\n", "x.py")
-    checked_replacement(broken, 1, 1, "    return (1")  # was broken already: not our regression
+    # Broken elsewhere already: tree-sitter judges the edited lines alone.
+    broken = Source("def f(:\n    return 1\n\nx = 1\n", "x.py")
+    assert checked_replacement(broken, 3, 3, "x = 2").new_text().endswith("x = 2\n")
+    with pytest.raises(InvalidAnswer, match="adds python syntax errors"):
+        checked_replacement(broken, 3, 3, "x = (2")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line", "good", "bad"),
+    [
+        ("a.js", "function f() {\n  return 1;\n}\n", 1, "  return 2;", "  return (2;"),
+        ("a.ts", "const x: number = 1;\n", 0, "const x: number = 2;", "const x: = 2;"),
+        ("a.go", "package main\n\nfunc f() int {\n\treturn 1\n}\n", 3, "\treturn 2", "\treturn (2"),
+        ("a.rs", "fn f() -> i32 {\n    1\n}\n", 1, "    2", "    2 +"),
+        ("a.json", '{"a": 1,\n "b": 2}\n', 1, ' "b": 3}', ' "b": }'),
+        ("a.yaml", "a: 1\nb: [2]\n", 1, "b: [3]", "b: [3"),
+    ],
+)
+def test_every_language_keeps_its_syntax(name, text, line, good, bad):
+    source = Source(text, name)
+    checked_replacement(source, line, line, good)
+    with pytest.raises(InvalidAnswer, match="syntax errors"):
+        checked_replacement(source, line, line, bad)
 
 
 def test_non_python_files_are_not_parsed():

@@ -248,10 +248,30 @@ async def test_a_model_whose_window_is_too_small_is_skipped_without_a_request(
     assert fake.requests_for("tiny") == []
 
 
+def test_a_review_no_model_has_room_for_is_refused_before_its_prompt_is_built(
+    fake, engine_for, tmp_path
+):
+    # About 1500 tokens: inside a 2048-token window, but not with room for a 1024-token answer,
+    # which is the router's rule for skipping a model, and so the engine's for refusing early.
+    text = "x = 1\n" * 750
+    engine = engine_for(
+        fake,
+        models={"tiny": {"provider": "p", "context_window": 2048, "max_output_tokens": 1024}},
+        routes={"review": ["tiny"]},
+    )
+    with pytest.raises(NoAnswer) as refused:
+        engine.review_ask(Source(text, str(tmp_path / "mid.py")))
+    [attempt] = refused.value.attempts
+    assert attempt.outcome is Outcome.SKIPPED_CONTEXT_WINDOW
+    assert "the file needs about 1501 tokens" in attempt.detail
+    assert fake.requests == []
+
+
 async def test_a_large_fix_escalates_to_the_strong_route(fake, engine_for, tmp_path):
     text = "".join(f"x{i} = {i}\n" for i in range(200))
-    fake.default("fast", Reply("```python\ny = 1\n```"))
-    fake.default("strong", Reply("```python\ny = 2\n```"))
+    fixed = "".join(f"x{i} = {i + 1}\n" for i in range(100))  # a fix keeps its lines
+    fake.default("fast", Reply(f"```python\n{fixed}```"))
+    fake.default("strong", Reply(f"```python\n{fixed}```"))
     engine = engine_for(
         fake,
         models={"fast": {"provider": "p"}, "strong": {"provider": "p"}},

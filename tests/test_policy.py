@@ -7,11 +7,14 @@ import math
 
 import pytest
 
+from switchboard.config import ModelConfig
 from switchboard.gateway.outcomes import Outcome
 from switchboard.gateway.policy import (
     attempt_budget,
     error_for_status,
+    fits,
     hedge_delay,
+    models_that_fit,
     parse_retry_after,
     percentile,
     route_for_size,
@@ -119,3 +122,14 @@ def test_a_large_fix_escalates_to_the_large_route_or_review():
     assert route_for_size("fix", 10, 80, routes) == "fix"
     assert route_for_size("fix", 81, 80, routes) == "review"
     assert route_for_size("fix", 81, 80, {**routes, "fix_large": ()}) == "fix_large"
+
+
+def test_a_prompt_fits_a_model_only_with_room_for_its_answer():
+    model = ModelConfig(provider="p", model="m", context_window=1000, max_output_tokens=200)
+    assert fits(model, 800) and not fits(model, 801)
+    assert fits(model, 900, output_cap=100)  # a short answer (explain) leaves more room
+    assert fits(model, 800, output_cap=5000)  # a cap above the model's own changes nothing
+    roomy = ModelConfig(provider="p", model="r", context_window=100_000)
+    models = {"small": model, "roomy": roomy}
+    assert models_that_fit(models, ("small", "roomy"), 5000) == ("roomy",)
+    assert models_that_fit(models, ("small",), 5000) == ()

@@ -32,6 +32,7 @@ FAST = ModelStats(
     cost_usd=0.0000123456789,
     cache_fresh=1,
     cache_stale=0,
+    edits={"verified": 2, "rejected": 1},
 )
 
 
@@ -51,6 +52,7 @@ def test_a_local_report_with_every_kind_of_provider_health_follows_the_schema():
     assert (fast["availability"], fast["p50_ms"], fast["p95_ms"]) == (0.6667, 12.3, 40.1)
     assert fast["cost_usd"] == 0.000012
     assert fast["price_per_mtok"] == {"input": 0.15, "output": 0.6}
+    assert fast["edits"] == {"verified": 2, "rejected": 1, "not_verified": 0}
     assert gone["availability"] is None and gone["price_per_mtok"] is None
     assert list(data["cache"]) == ["memory_entries", "memory_bytes", "entries", "bytes"]
 

@@ -749,3 +749,23 @@ async def test_recall_finds_a_teammates_answer_without_asking_a_model(fake, memb
     assert len(fake.requests) == 1
     assert await bob.recall(explain_ask(bob.config, source, 4)) is None
     assert len(fake.requests) == 1
+
+
+async def test_recall_counts_one_cache_hit_when_a_teammates_newer_copy_serves(fake, member, source):
+    from switchboard.tasks import explain_ask
+
+    fake.default("fast", Reply("explained"))
+    bob = member("bob", cache={"ttl_s": 0})
+    await bob.explain(source, 1)  # Bob's own copy, stale at once
+    await settle(bob)
+    await asyncio.sleep(0.01)
+    fake.default("fast", Reply("explained again"))
+    alice = member("alice", cache={"ttl_s": 0})
+    await alice.explain(source, 1)  # a newer copy, in the team's cache
+    await settle(alice)
+    recalled = await bob.recall(explain_ask(bob.config, source, 1))
+    assert recalled is not None and recalled.cache is CacheState.STALE
+    assert recalled.value.markdown == "explained again"
+    # One answer served, one hit: not also one for the older copy it replaced.
+    [fast] = [stats for stats in bob.gateway.usage.snapshot() if stats.model == "fast"]
+    assert (fast.cache_fresh, fast.cache_stale) == (0, 1)

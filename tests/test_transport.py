@@ -9,10 +9,11 @@ from pathlib import Path
 import httpx
 from httpcore._async import connection_pool
 
-from switchboard.gateway import Gateway
+from switchboard.config import config_from_mapping
+from switchboard.gateway import Ask, Gateway, Message, Prompt
 from switchboard.gateway.transport import FairConnectionPool, fair_transport
 from tests.fake_provider import FakeProvider, Reply
-from tests.support import make_config
+from tests.support import config_dict, make_config
 
 
 def test_the_gateway_sends_through_the_fair_pool(tmp_path: Path) -> None:
@@ -64,3 +65,35 @@ async def test_the_pool_limit_still_holds(fake: FakeProvider) -> None:
         assert len(client._transport._pool.connections) <= 4
     assert all(r.status_code == 200 for r in responses)
     assert fake.open_connections <= 4
+
+
+async def test_a_provider_gets_at_most_its_max_connections_at_once(
+    fake: FakeProvider, tmp_path: Path
+) -> None:
+    fake.default(None, Reply("ok", delay=0.1))
+    routes = {"fix": ["m"], "explain": ["m"], "review": ["m"]}
+    raw = config_dict(tmp_path, {"p": fake.base_url}, {"m": {"provider": "p"}}, routes)
+    raw["providers"]["p"]["max_connections"] = 2
+    config = config_from_mapping(raw, environ={}, source="test")
+    gateway = Gateway.create(config, environ={})
+    peak = 0
+
+    async def watch() -> None:
+        nonlocal peak
+        while True:
+            peak = max(peak, fake.open_connections)
+            await asyncio.sleep(0.005)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        asks = [
+            Ask("explain", "explain", Prompt((Message("user", f"question {n}"),)), parse=str)
+            for n in range(8)
+        ]
+        answers = await asyncio.gather(*(gateway.ask(ask) for ask in asks))
+    finally:
+        watcher.cancel()
+        await gateway.aclose()
+    assert [answer.text for answer in answers] == ["ok"] * 8
+    assert len(fake.requests) == 8
+    assert 1 <= peak <= 2  # the other six waited their turn, none was refused

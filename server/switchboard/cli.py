@@ -1,7 +1,6 @@
 """The `switchboard` command: the language server, and the gateway's tasks from the shell.
 
-Exit codes: 0 answered (also from a stale cache), 2 configuration error, 3 nothing could answer
-and nothing was cached, 1 anything else. Errors are one sentence on stderr, never a traceback.
+How a command ends (exit codes, usage errors) is `exits.py`'s, shared with `commands.py`.
 """
 
 from __future__ import annotations
@@ -19,15 +18,11 @@ from . import __version__
 from .config import Config, ConfigError, load_config
 from .config.secrets import secret_values
 from .config.team import redis_url
+from .exits import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, UsageError, fail
 from .logs import ScrubSecrets, setup_logging
-
-EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_NO_ANSWER = 0, 1, 2, 3
+from .review_ci import options as review_options
 
 log = logging.getLogger(__name__)
-
-
-class UsageError(Exception):
-    """The command line or its inputs cannot be used; the message says why."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,15 +59,28 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("--message", help="the problem to fix, e.g. a linter's message")
     fix.add_argument("--apply", action="store_true", help="write the fix into the file")
     fix.add_argument("--json", action="store_true", help="print one JSON object")
+    fix.add_argument(
+        "--source", metavar="TOOL", help="the checker that reported it (default: any installed)"
+    )
+    fix.add_argument("--code", help="the diagnostic's code (e.g. F821), to find it on the lines")
+    fix.add_argument(
+        "--no-verify", action="store_true", help="do not run the diagnostic's checker on the fix"
+    )
+    fix.add_argument(
+        "--verified-only",
+        action="store_true",
+        help="with --apply, write the fix only if its checker verified it (else exit 4)",
+    )
 
     explain = commands.add_parser("explain", parents=[common], help="explain the code at a line")
     explain.add_argument("file", type=Path)
     explain.add_argument("--line", type=int, required=True, help="line (1-based)")
     explain.add_argument("--json", action="store_true", help="print one JSON object")
 
-    review = commands.add_parser("review", parents=[common], help="review a whole file")
-    review.add_argument("file", type=Path)
-    review.add_argument("--json", action="store_true", help="print one JSON object")
+    review = commands.add_parser(
+        "review", parents=[common], help="review files, or a patch (--diff, --staged)"
+    )
+    review_options.add_arguments(review)
 
     stats = commands.add_parser("stats", parents=[common], help="per-model usage and health")
     stats.add_argument("--json", action="store_true", help="print one JSON object")
@@ -118,12 +126,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.debug("unexpected error", exc_info=True)
         what = ScrubSecrets(secrets).scrub(f"{type(exc).__name__}: {exc}")
         return fail(EXIT_ERROR, f"unexpected error ({what}); run with -vv to see where.")
-
-
-def fail(code: int, message: str) -> int:
-    """Say what went wrong in one sentence on stderr; returns the exit code."""
-    print(f"switchboard: {message}", file=sys.stderr)
-    return code
 
 
 # -- config -------------------------------------------------------------------------------------
@@ -172,8 +174,9 @@ def _team_check(config: Config) -> None:
         if cache.url_env:
             print(f"warning: ${cache.url_env} is not set; team mode is off")
         return
-    from .gateway.team.keys import policy_namespace  # imports the Redis client: team mode only
-    from .gateway.team.link import describe_url
+    # These import the Redis client: team mode only.
+    from .gateway.team.connection import describe_url
+    from .gateway.team.keys import policy_namespace
 
     namespace = cache.namespace or policy_namespace(config)
     print(f"team cache: {describe_url(url)}, namespace {namespace}")

@@ -12,14 +12,25 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .cli import EXIT_CONFIG, EXIT_ERROR, EXIT_NO_ANSWER, EXIT_OK, UsageError, fail
 from .config import Config
 from .engine import Engine
+from .exits import (
+    EXIT_CONFIG,
+    EXIT_ERROR,
+    EXIT_NO_ANSWER,
+    EXIT_NOT_VERIFIED,
+    EXIT_OK,
+    UsageError,
+    fail,
+)
 from .gateway import Answer, NoAnswer
 from .gateway.report import ModelRow, Price, StatsReport, TeamHealth
 from .tasks import ExcludedFile, Source
+
+if TYPE_CHECKING:
+    from .checks import Target
 
 
 async def run_task(args: argparse.Namespace, config: Config) -> int:
@@ -39,7 +50,11 @@ async def _run_task(args: argparse.Namespace, config: Config) -> int:
             return _print_stats(engine.stats(), as_json=args.json)
         # A one-shot command may wait for the team's Redis (bounded); an editor never does.
         await engine.gateway.start()
-        source = _read_source(args.file)
+        if args.command == "review":
+            from .review_ci.command import review_command
+
+            return await review_command(engine, args)
+        source = read_source(args.file)
         if args.command == "fix":
             return await _fix(engine, source, args)
         if args.command == "explain":
@@ -47,14 +62,13 @@ async def _run_task(args: argparse.Namespace, config: Config) -> int:
             return await _answer(
                 engine.explain(source, line), args.json, lambda a: a.value.markdown
             )
-        if args.command == "review":
-            return await _answer(engine.review(source), args.json, _review_text(source))
         raise UsageError(f"unknown command {args.command}")
     finally:
         await engine.aclose()
 
 
-def _read_source(path: Path) -> Source:
+def read_source(path: Path) -> Source:
+    """A file named on the command line; UsageError says why it cannot be used."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -85,11 +99,15 @@ async def _fix(engine: Engine, source: Source, args: argparse.Namespace) -> int:
     end = _line(args.end_line, source, "--end-line") if args.end_line is not None else start
     if end < start:
         raise UsageError("--end-line must not be before --line")
-    result = await _ask(engine.fix(source, start, end, args.message), args.json)
+    target = None if args.no_verify else await _diagnostic_on(engine, source, start, end, args)
+    ask = engine.fix_ask(source, start, end, args.message, target=target, verify=not args.no_verify)
+    result = await _ask(engine.ask(ask), args.json)
     if isinstance(result, int):
         return result
+    verification = result.value.verification
+    verified = verification is not None and verification.verified
     applied = False
-    if args.apply:
+    if args.apply and (verified or not args.verified_only):
         _apply(args.file, source, result.value.replacement.new_text())
         applied = True
     if args.json:
@@ -99,7 +117,52 @@ async def _fix(engine: Engine, source: Source, args: argparse.Namespace) -> int:
         if applied:
             print(f"Applied the fix to {args.file}.", file=sys.stderr)
     _report(result)
+    print(f"switchboard: {_verdict(verification)}", file=sys.stderr)
+    if args.apply and args.verified_only and not verified:
+        return fail(EXIT_NOT_VERIFIED, f"the fix was not verified; {args.file} was not changed.")
     return EXIT_OK
+
+
+async def _diagnostic_on(
+    engine: Engine, source: Source, start: int, end: int, args: argparse.Namespace
+) -> Target | None:
+    """The diagnostic the fix is for, as the installed checkers report it on those lines: the
+    command line has no editor to say so. --source, --code and --message narrow it down."""
+    from .checks.verify import Target, diagnostics_on
+    from .engine import withheld_variables
+
+    if not engine.config.verify.enabled or source.path is None:
+        return None
+    found = await diagnostics_on(
+        engine.config,
+        Path(source.path),
+        source.text,
+        source.language,
+        start,
+        end,
+        root=engine.root,
+        withheld=withheld_variables(engine.config),
+    )
+    if args.source:
+        found = [d for d in found if d.source == args.source.lower()]
+    if args.code:
+        found = [d for d in found if (d.code or "").lower() == args.code.lower()]
+    message = (args.message or "").strip()
+    if message and any(message in d.message or d.message in message for d in found):
+        found = [d for d in found if message in d.message or d.message in message]
+    elif not args.code:
+        # Unasked for, a type checker's warnings are noise: only errors are worth a fix.
+        found = [d for d in found if d.severity == "error"]
+    return Target.of(found[0]) if found else None
+
+
+def _verdict(verification: Any) -> str:
+    if verification is None or verification.status == "not_verified":
+        why = (
+            f" ({verification.reason})" if verification is not None and verification.reason else ""
+        )
+        return f"not verified{why}"
+    return f"verified by {verification.checker}"
 
 
 def _apply(path: Path, source: Source, new_text: str) -> None:
@@ -148,39 +211,11 @@ async def _answer(
     return EXIT_OK
 
 
-def _review_text(source: Source) -> Callable[[Answer[Any]], str]:
-    def render(answer: Answer[Any]) -> str:
-        findings = answer.value.findings
-        if not findings:
-            return f"{source.path}: no findings"
-        lines = []
-        for finding in findings:
-            where = f"{finding.line + 1}"
-            if finding.end_line != finding.line:
-                where += f"-{finding.end_line + 1}"
-            lines.append(f"{source.path}:{where}: {finding.severity}: {finding.message}")
-            if finding.fix is not None:
-                lines.extend("    " + line for line in finding.fix.unified_diff().splitlines())
-            elif finding.suggestion:
-                lines.append(f"    suggestion: {finding.suggestion}")
-        return "\n".join(lines)
-
-    return render
-
-
 def _report(answer: Answer[Any]) -> None:
     """One line on stderr saying who answered, so scripts can keep stdout clean."""
     for notice in answer.notices:
         print(f"switchboard: {notice}", file=sys.stderr)
-    how = {"miss": "", "fresh": ", from the cache", "stale": ", from the cache (stale)"}
-    failed = [a for a in answer.attempts if a.outcome != "ok"]
-    fallback = ""
-    if failed:
-        fallback = " after " + "; ".join(f"{a.model}: {a.outcome.describe()}" for a in failed)
-    print(
-        f"switchboard: answered by {answer.model} ({answer.provider}){how[answer.cache]}{fallback}",
-        file=sys.stderr,
-    )
+    print(f"switchboard: {answer.describe()}", file=sys.stderr)
 
 
 def _print_json(data: dict[str, Any]) -> None:

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from .config import Config
 from .gateway import Answer, Ask, Attempt, Gateway, ModelStats, NoAnswer, Outcome
-from .gateway.policy import estimate_tokens
+from .gateway.policy import estimate_tokens, fits, models_that_fit
 from .gateway.report import CacheFigures, ModelRow, Price, StatsReport
 from .tasks import (
     DOCSTRING_INSTRUCTION,
     REWRITE_INSTRUCTION,
+    ChangedLines,
     EditResult,
     ExcludedFile,
     Explanation,
@@ -27,15 +28,26 @@ from .tasks import (
     explain_ask,
     fix_instruction,
     review_ask,
+    review_changes_ask,
 )
 
 T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from .checks import Target, Verifier
 
 # Selection actions every user gets: name -> (title, instruction, route).
 BUILTIN_EDITS = {
     "rewrite": ("Rewrite with AI: improve selection", REWRITE_INSTRUCTION, "fix"),
     "docstring": ("Add docstring with AI", DOCSTRING_INSTRUCTION, "fix"),
 }
+
+
+def withheld_variables(config: Config) -> tuple[str, ...]:
+    """Environment variables a checker never sees: the user's keys and the team's secrets."""
+    names = [p.api_key_env for p in config.providers.values() if p.api_key_env]
+    names += [name for name in (config.cache.password_env, config.cache.url_env) if name]
+    return tuple(names)
 
 
 class Engine:
@@ -68,11 +80,42 @@ class Engine:
             raise ExcludedFile(source.path, reason)
 
     def fix_ask(
-        self, source: Source, start: int, end: int, message: str | None = None
+        self,
+        source: Source,
+        start: int,
+        end: int,
+        message: str | None = None,
+        *,
+        target: Target | None = None,
+        verify: bool = True,
     ) -> Ask[EditResult]:
-        """Fix lines start..end (0-based, inclusive), optionally for a diagnostic's message."""
+        """Fix lines start..end (0-based, inclusive), optionally for a diagnostic's message;
+        with the diagnostic as `target`, its own checker verifies each model's edit."""
         self.guard(source)
-        return edit_ask(self.config, source, start, end, instruction=fix_instruction(message))
+        verifier = self.verifier(source, target) if verify else None
+        return edit_ask(
+            self.config, source, start, end, instruction=fix_instruction(message), verifier=verifier
+        )
+
+    def verifier(self, source: Source, target: Target | None) -> Verifier | None:
+        """Who verifies edits of `source` for `target`, when verification is on and the file is
+        one a checker can look at (it has a directory on disk)."""
+        if target is None or not self.config.verify.enabled or not source.path:
+            return None
+        path = Path(source.path)
+        if not path.parent.is_dir():
+            return None
+        from .checks import Verifier  # subprocess machinery: only when a fix is asked for
+
+        return Verifier(
+            self.config,
+            path,
+            source.text,
+            source.language,
+            target,
+            root=self.root,
+            withheld=withheld_variables(self.config),
+        )
 
     def edit_ask(self, source: Source, start: int, end: int, action: str) -> Ask[EditResult]:
         """A selection action: a built-in one (`rewrite`, `docstring`) or one from the config."""
@@ -99,13 +142,28 @@ class Engine:
         self._check_fits("review", source)
         return review_ask(self.config, source)
 
+    def review_changes_ask(self, source: Source, changes: ChangedLines) -> Ask[Review]:
+        """Review a patch's changes to `source`: the whole file as context where it fits the
+        review route's first model, else the changed regions with their enclosing functions."""
+        self.guard(source)
+        chain = self.config.route("review")
+        if chain:
+            model = self.config.models[chain[0]]
+            # The text alone first: building a prompt for a huge file costs seconds.
+            if estimate_tokens(source.text) < model.context_window:
+                ask = review_changes_ask(self.config, source, changes)
+                needed = estimate_tokens(ask.prompt.text)
+                if fits(model, needed, ask.prompt.max_output_tokens):
+                    return ask
+        return review_changes_ask(self.config, source, changes, whole=False)
+
     def _check_fits(self, route: str, source: Source) -> None:
         """Refuse a whole-file task no model on the route could take, before building a prompt
-        (for a huge file that alone would cost seconds)."""
+        (for a huge file that alone would cost seconds). The rule is the router's; the file
+        alone is less than its prompt, so nothing refused here could have been answered."""
         chain = self.config.route(route)
-        windows = [self.config.models[alias].context_window for alias in chain]
         needed = estimate_tokens(source.text)
-        if windows and needed > max(windows):
+        if chain and not models_that_fit(self.config.models, chain, needed):
             attempts = tuple(
                 Attempt(
                     alias,

@@ -24,6 +24,7 @@ const STATS: Stats = {
       cost_usd: 0.0,
       price_per_mtok: { input: 0, output: 0 },
       cache_hits: { fresh: 0, stale: 0 },
+      edits: { verified: 1, rejected: 0, not_verified: 0 },
     },
     {
       model: 'fast',
@@ -41,6 +42,7 @@ const STATS: Stats = {
       cost_usd: 0.0123,
       price_per_mtok: { input: 0.15, output: 0.6 },
       cache_hits: { fresh: 4, stale: 1 },
+      edits: { verified: 0, rejected: 0, not_verified: 0 },
     },
   ],
   providers: { p: { state: 'cooling_down', consecutive_failures: 2, cooling_for_s: 29.5, disabled_reason: null } },

@@ -6,7 +6,7 @@ import ipaddress
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,10 +15,12 @@ import attrs
 import cattrs
 import platformdirs
 from cattrs.errors import CattrsError, ForbiddenExtraKeysError
+from cattrs.gen import make_dict_structure_fn, override
 from cattrs.v import transform_error
 
 from .defaults import builtin_providers_models_routes
-from .schema import BUILTIN_TASKS, REASONING_EFFORTS, Config, TaskConfig
+from .schema import BUILTIN_TASKS, Config, TaskConfig
+from .validators import OutOfRange
 
 CONFIG_ENV = "SWITCHBOARD_CONFIG"
 APP_NAME = "switchboard"
@@ -157,7 +159,40 @@ def _structure_str_tuple(value: Any, _: type) -> tuple[str, ...]:
 strict_converter.register_structure_hook_func(lambda t: t == tuple[str, ...], _structure_str_tuple)
 
 
+def _has_field_rules(cls: Any) -> bool:
+    return attrs.has(cls) and any(field.validator for field in attrs.fields(cls))
+
+
+def _structure_checking_fields(cls: type) -> Callable[[Any, type], Any]:
+    """cattrs' own structuring of `cls`, with each field's validator run as that field is
+    structured. A value out of range is then reported at its key, like a wrong type, and every
+    bad field of a table is reported, not only the first (as attrs' `__init__` would)."""
+    attrs.resolve_types(cls)
+    checked: dict[str, Any] = {
+        field.name: override(struct_hook=_checked(field, field.validator))
+        for field in attrs.fields(cls)
+        if field.validator is not None
+    }
+    return make_dict_structure_fn(cls, strict_converter, **checked)
+
+
+def _checked(
+    field: attrs.Attribute[Any], validator: Callable[[Any, Any, Any], Any]
+) -> Callable[[Any, type], Any]:
+    def structure(value: Any, kind: type) -> Any:
+        result: Any = strict_converter.structure(value, kind)
+        validator(None, field, result)
+        return result
+
+    return structure
+
+
+strict_converter.register_structure_hook_factory(_has_field_rules, _structure_checking_fields)
+
+
 def _format_exception(exc: BaseException, _type: Any) -> str:
+    if isinstance(exc, OutOfRange):
+        return exc.problem
     if isinstance(exc, ForbiddenExtraKeysError):
         return "\0" + ",".join(sorted(exc.extra_fields))
     if isinstance(exc, KeyError):
@@ -195,7 +230,7 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
-# -- rules that span keys ---------------------------------------------------------------------
+# -- rules that span keys (a field's own range is declared on the schema) --------------------
 
 
 def _semantic_problems(config: Config):
@@ -203,34 +238,11 @@ def _semantic_problems(config: Config):
         problem = base_url_problem(provider.base_url, provider.allow_insecure_http)
         if problem:
             yield f"providers.{name}.base_url: {problem}"
-        if provider.connect_timeout_s <= 0:
-            yield f"providers.{name}.connect_timeout_s: must be positive"
-        if provider.max_connections < 1:
-            yield f"providers.{name}.max_connections: must be at least 1"
     for alias, model in config.models.items():
-        if model.temperature is not None and not 0 <= model.temperature <= 2:
-            yield f"models.{alias}.temperature: must be between 0 and 2"
-        for key in ("input_cost_per_mtok", "output_cost_per_mtok"):
-            if getattr(model, key) < 0:
-                yield f"models.{alias}.{key}: must not be negative"
         if model.provider not in config.providers:
             yield (
                 f"models.{alias}.provider: unknown provider {model.provider!r} "
                 f"(defined: {', '.join(sorted(config.providers)) or 'none'})"
-            )
-        for key in ("context_window", "max_output_tokens"):
-            if getattr(model, key) < 1:
-                yield f"models.{alias}.{key}: must be at least 1"
-        for key in ("timeout_s", "first_token_timeout_s", "stream_idle_timeout_s"):
-            if getattr(model, key) <= 0:
-                yield f"models.{alias}.{key}: must be positive"
-        if model.reasoning_budget_tokens < 0:
-            yield f"models.{alias}.reasoning_budget_tokens: must not be negative"
-        unknown = [e for e in model.reasoning_efforts if e not in REASONING_EFFORTS]
-        if unknown:
-            yield (
-                f"models.{alias}.reasoning_efforts: unknown value {unknown[0]!r} "
-                f"(one of {', '.join(REASONING_EFFORTS)})"
             )
     for task, chain in config.routes.items():
         if not chain and task in BUILTIN_TASKS:
@@ -243,42 +255,15 @@ def _semantic_problems(config: Config):
             yield f"actions.{name}.route: unknown route {action.route!r}"
     for task in BUILTIN_TASKS:
         yield from task_problems(f"tasks.{task}", config.task(task))
-    if config.cache.ttl_s < 0:
-        yield "cache.ttl_s: must not be negative"
-    for key in ("max_entries", "max_bytes", "memory_max_bytes"):
-        if getattr(config.cache, key) < 1:
-            yield f"cache.{key}: must be at least 1"
-    if config.usage.latency_samples < 1:
-        yield "usage.latency_samples: must be at least 1"
     breaker = config.breaker
-    if breaker.failure_threshold < 1:
-        yield "breaker.failure_threshold: must be at least 1"
-    if breaker.cooldown_s <= 0:
-        yield "breaker.cooldown_s: must be positive"
     if breaker.max_cooldown_s < breaker.cooldown_s:
         yield "breaker.max_cooldown_s: must not be less than breaker.cooldown_s"
 
 
-# Context sent around the code: a window, never the whole file (docs/DESIGN.md, Prompt protocol).
-MAX_CONTEXT_LINES = 500
-
-
 def task_problems(prefix: str, knobs: TaskConfig):
-    """What is wrong with one task's knobs (from the user's config or a workspace's)."""
-    if knobs.deadline_s <= 0:
-        yield f"{prefix}.deadline_s: must be positive"
-    if not 0 <= knobs.context_lines <= MAX_CONTEXT_LINES:
-        yield f"{prefix}.context_lines: must be between 0 and {MAX_CONTEXT_LINES}"
-    if knobs.hedge_delay_ms is not None and knobs.hedge_delay_ms < 0:
-        yield f"{prefix}.hedge_delay_ms: must not be negative"
-    if knobs.hedge_min_ms < 0:
-        yield f"{prefix}.hedge_min_ms: must not be negative"
+    """What is wrong across one task's knobs (from the user's config or a workspace's)."""
     if knobs.hedge_max_ms < knobs.hedge_min_ms:
         yield f"{prefix}.hedge_max_ms: must not be less than hedge_min_ms"
-    if knobs.large_fix_lines < 1:
-        yield f"{prefix}.large_fix_lines: must be at least 1"
-    if not 0 < knobs.attempt_share <= 1:
-        yield f"{prefix}.attempt_share: must be more than 0 and at most 1"
 
 
 def _team_problems(config: Config, environ: Mapping[str, str]):
@@ -293,23 +278,11 @@ def _team_problems(config: Config, environ: Mapping[str, str]):
         problem = redis_url_problem(environ[cache.url_env], cache.allow_insecure)
         if problem:
             yield f"cache.url_env: ${cache.url_env} {problem}"
-    if cache.namespace is not None and not _NAMESPACE.fullmatch(cache.namespace):
-        yield "cache.namespace: use 1 to 64 letters, digits, '.', '_' or '-'"
     if cache.ca_file is not None and not Path(cache.ca_file).is_file():
         yield f"cache.ca_file: {cache.ca_file} is not a readable file"
-    for key in ("timeout_ms", "connect_timeout_ms", "shared_expire_s"):
-        value = getattr(cache, key)
-        if value is not None and value <= 0:
-            yield f"cache.{key}: must be positive"
-    if cache.shared_expire_s is not None and 0 < cache.shared_expire_s < cache.ttl_s:
+    if cache.shared_expire_s is not None and cache.shared_expire_s < cache.ttl_s:
         # Entries would vanish from Redis while still fresh locally, and never serve as stale.
         yield f"cache.shared_expire_s: must be at least cache.ttl_s ({cache.ttl_s:.15g} s)"
-    for key in ("shared_max_entries", "shared_max_bytes"):
-        if getattr(cache, key) < 1:
-            yield f"cache.{key}: must be at least 1"
-
-
-_NAMESPACE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def redis_url_problem(url: str, allow_insecure: bool = False) -> str | None:

@@ -1,6 +1,7 @@
 """The typed configuration: what a validated config file becomes.
 
-Names match the TOML keys one for one, so an error about a field is an error about a key.
+Names match the TOML keys one for one, so an error about a field is an error about a key. Each
+field's own range is declared here (`validators.py`); rules that span fields are the loader's.
 """
 
 from __future__ import annotations
@@ -9,13 +10,15 @@ from typing import Literal
 
 import attrs
 
+from .validators import at_least, between, matches, not_negative, optional, positive, rule
+
 TaskName = str  # "fix", "explain", "review" or a custom action's route
 
 BUILTIN_TASKS = ("fix", "explain", "review")
 # OpenAI's ReasoningEffort values, lowest first (the chat-completions request schema).
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
-# Tasks the user waits on while typing or pointing: they ask for the least reasoning.
-QUICK_TASKS = frozenset({"fix", "explain"})
+# Context sent around the code: a window, never the whole file (docs/DESIGN.md, Prompt protocol).
+MAX_CONTEXT_LINES = 500
 
 
 @attrs.frozen(kw_only=True)
@@ -28,8 +31,8 @@ class ProviderConfig:
     api_key: str | None = attrs.field(default=None, repr=False)
     # Plain http to a non-loopback host is refused unless the user says so here.
     allow_insecure_http: bool = False
-    connect_timeout_s: float = 3.0
-    max_connections: int = 32
+    connect_timeout_s: float = attrs.field(default=3.0, validator=positive())
+    max_connections: int = attrs.field(default=32, validator=at_least(1))
     headers: dict[str, str] = attrs.field(factory=dict)
 
 
@@ -39,18 +42,18 @@ class ModelConfig:
 
     provider: str
     model: str
-    context_window: int = 8192
-    max_output_tokens: int = 1024
-    input_cost_per_mtok: float = 0.0
-    output_cost_per_mtok: float = 0.0
-    temperature: float | None = None
+    context_window: int = attrs.field(default=8192, validator=at_least(1))
+    max_output_tokens: int = attrs.field(default=1024, validator=at_least(1))
+    input_cost_per_mtok: float = attrs.field(default=0.0, validator=not_negative())
+    output_cost_per_mtok: float = attrs.field(default=0.0, validator=not_negative())
+    temperature: float | None = attrs.field(default=None, validator=optional(between(0, 2)))
     # Per-attempt ceiling; the task's deadline (and its attempt_share) still bounds it.
-    timeout_s: float = 30.0
+    timeout_s: float = attrs.field(default=30.0, validator=positive())
     stream: bool = False
     # A streamed attempt ends when no token (answer or reasoning) arrived this long after the
     # request was sent, or between two events: a stream that stalls is not waited out.
-    first_token_timeout_s: float = 10.0
-    stream_idle_timeout_s: float = 10.0
+    first_token_timeout_s: float = attrs.field(default=10.0, validator=positive())
+    stream_idle_timeout_s: float = attrs.field(default=10.0, validator=positive())
     # Ask for a usage chunk at the end of a stream (stream_options.include_usage).
     stream_usage: bool = True
     # Send response_format {"type": "json_object"} for JSON answers (review).
@@ -58,29 +61,38 @@ class ModelConfig:
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
     # The model thinks before it answers: its output budget gets room for the reasoning.
     reasoning: bool = False
-    reasoning_budget_tokens: int = 4096
+    reasoning_budget_tokens: int = attrs.field(default=4096, validator=not_negative())
     # The `reasoning_effort` values the model accepts; quick tasks (fix, explain) send the
     # lowest of them. Empty: the field is never sent (many servers reject it).
-    reasoning_efforts: tuple[str, ...] = ()
+    reasoning_efforts: tuple[str, ...] = attrs.field(
+        default=(),
+        validator=rule(
+            lambda efforts: all(e in REASONING_EFFORTS for e in efforts),
+            f"unknown value (one of {', '.join(REASONING_EFFORTS)})",
+        ),
+    )
 
 
 @attrs.frozen(kw_only=True)
 class TaskConfig:
     """Knobs of one task. Every field is harmless: a workspace may tune them."""
 
-    deadline_s: float = 20.0
+    deadline_s: float = attrs.field(default=20.0, validator=positive())
     # Lines of context around the code sent for fix/rewrite/explain (never the whole file).
-    context_lines: int = 30
+    context_lines: int = attrs.field(default=30, validator=between(0, MAX_CONTEXT_LINES))
     # Hedging: start the next candidate when the first is slower than the hedge delay.
     hedge: bool = False
-    hedge_delay_ms: float | None = None  # fixed delay; None learns it from recent latency
-    hedge_min_ms: float = 150.0
-    hedge_max_ms: float = 2500.0
+    # A fixed delay; None learns it from recent latency.
+    hedge_delay_ms: float | None = attrs.field(default=None, validator=optional(not_negative()))
+    hedge_min_ms: float = attrs.field(default=150.0, validator=not_negative())
+    hedge_max_ms: float = 2500.0  # at least hedge_min_ms (the loader's rule)
     # A fix spanning more lines than this escalates to the `fix_large` route (or `review`).
-    large_fix_lines: int = 80
+    large_fix_lines: int = attrs.field(default=80, validator=at_least(1))
     # While other models remain on the route, one attempt may use at most this share of the
     # time left before the deadline: a provider that hangs leaves the rest room to answer.
-    attempt_share: float = 0.5
+    attempt_share: float = attrs.field(
+        default=0.5, validator=rule(lambda v: 0 < v <= 1, "must be more than 0 and at most 1")
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -101,19 +113,19 @@ class ActionConfig:
 
 @attrs.frozen(kw_only=True)
 class BreakerConfig:
-    failure_threshold: int = 3
-    cooldown_s: float = 30.0
-    max_cooldown_s: float = 300.0
+    failure_threshold: int = attrs.field(default=3, validator=at_least(1))
+    cooldown_s: float = attrs.field(default=30.0, validator=positive())
+    max_cooldown_s: float = 300.0  # at least cooldown_s (the loader's rule)
 
 
 @attrs.frozen(kw_only=True)
 class CacheConfig:
     enabled: bool = True
-    ttl_s: float = 604800.0
+    ttl_s: float = attrs.field(default=604800.0, validator=not_negative())
     path: str | None = None  # default: the platform's cache directory
-    max_entries: int = 20000
-    max_bytes: int = 64 * 1024 * 1024
-    memory_max_bytes: int = 16 * 1024 * 1024
+    max_entries: int = attrs.field(default=20000, validator=at_least(1))
+    max_bytes: int = attrs.field(default=64 * 1024 * 1024, validator=at_least(1))
+    memory_max_bytes: int = attrs.field(default=16 * 1024 * 1024, validator=at_least(1))
     # Team mode: a shared Redis/Valkey (redis:// or rediss://) behind the local cache. The URL
     # may carry credentials, so it (like the whole table) is honoured from the user config only.
     url: str | None = attrs.field(default=None, repr=False)
@@ -121,23 +133,55 @@ class CacheConfig:
     password_env: str | None = None  # an environment variable holding the password
     ca_file: str | None = None  # CA bundle for rediss:// to a server with a private CA
     allow_insecure: bool = False  # plain redis:// to a non-loopback host
-    namespace: str | None = None  # default: derived from the routes and their models
+    # Default: derived from the routes and their models.
+    namespace: str | None = attrs.field(
+        default=None,
+        validator=optional(
+            matches(r"[A-Za-z0-9._-]{1,64}", "use 1 to 64 letters, digits, '.', '_' or '-'")
+        ),
+    )
     # Longest an editor request waits on Redis; past it the request goes on without it.
-    timeout_ms: float = 5.0
-    connect_timeout_ms: float = 1000.0  # background connects, writes and `stats --team`
-    shared_max_entries: int = 100_000
-    shared_max_bytes: int = 256 * 1024 * 1024
+    timeout_ms: float = attrs.field(default=5.0, validator=positive())
+    # Background connects, writes and `stats --team`.
+    connect_timeout_ms: float = attrs.field(default=1000.0, validator=positive())
+    shared_max_entries: int = attrs.field(default=100_000, validator=at_least(1))
+    shared_max_bytes: int = attrs.field(default=256 * 1024 * 1024, validator=at_least(1))
     # How long a shared entry lives: fresh for ttl_s, then a stale-if-error fallback.
-    # Default: ttl_s + 30 days; never less than ttl_s.
-    shared_expire_s: float | None = None
+    # Default: ttl_s + 30 days; never less than ttl_s (the loader's rule).
+    shared_expire_s: float | None = attrs.field(default=None, validator=optional(positive()))
     share_health: bool = True
     share_usage: bool = True
 
 
 @attrs.frozen(kw_only=True)
+class CheckerConfig:
+    """A user's own checker (user config only: a workspace must not make the editor run its
+    programs). `command` may name `{file}` (the text to check) and `{original}` (its path)."""
+
+    command: tuple[str, ...] = attrs.field(validator=rule(bool, "name the program to run"))
+    format: Literal["ruff-json", "pyright-json", "mypy-json", "eslint-json", "tsc", "gcc", "sarif"]
+    # The diagnostic `source` values it answers for (default: its name).
+    sources: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()  # languageIds; empty: every language
+    # stdin: the text on stdin under the file's name; file: in a temporary file beside it.
+    input: Literal["stdin", "file"] = "stdin"
+    timeout_s: float | None = attrs.field(default=None, validator=optional(positive()))
+
+
+@attrs.frozen(kw_only=True)
+class VerifyConfig:
+    """Verifying fixes with the checker that raised their diagnostic."""
+
+    enabled: bool = True
+    # One checker run; the task's deadline still bounds it.
+    timeout_s: float = attrs.field(default=15.0, validator=positive())
+
+
+@attrs.frozen(kw_only=True)
 class UsageConfig:
     path: str | None = None  # default: the platform's state directory
-    latency_samples: int = 512  # per model, for percentiles
+    # Per model, for percentiles.
+    latency_samples: int = attrs.field(default=512, validator=at_least(1))
 
 
 @attrs.frozen(kw_only=True)
@@ -159,6 +203,8 @@ class Config:
     cache: CacheConfig = CacheConfig()
     usage: UsageConfig = UsageConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    checkers: dict[str, CheckerConfig] = attrs.field(factory=dict)
+    verify: VerifyConfig = VerifyConfig()
     # Where it came from, for `config check` and messages; not a TOML key.
     source: str = attrs.field(default="built-in defaults", eq=False)
 

@@ -51,15 +51,8 @@ def apply_overlay(
         if not isinstance(current, TaskConfig) or not isinstance(knobs, Mapping):
             warnings.append(f"{origin}: tasks.{task} is not a task with settings")
             continue
-        try:
-            merged = strict_converter.structure(
-                {**strict_converter.unstructure(current), **knobs}, TaskConfig
-            )
-        except Exception as exc:
-            warnings.append(f"{origin}: {_prefix(f'tasks.{task}', describe_errors(exc))}")
-            continue
-        problems = list(task_problems(f"tasks.{task}", merged))
-        if problems:
+        merged, problems = _merge_task(f"tasks.{task}", current, knobs)
+        if merged is None:
             warnings.append(f"{origin}: {'; '.join(problems)}; tasks.{task} is unchanged")
             continue
         tasks = attrs.evolve(tasks, **{task: merged})
@@ -84,10 +77,25 @@ def apply_overlay(
     if refused:
         warnings.append(
             f"{origin}: ignored {', '.join(sorted(refused))}: providers, models, keys, base URLs, "
-            "the cache and redaction can only be set in your user config"
+            "the cache, redaction and checkers can only be set in your user config"
         )
     updated = attrs.evolve(config, routes=routes, tasks=tasks, actions=actions, privacy=privacy)
     return updated, warnings
+
+
+def _merge_task(
+    prefix: str, current: TaskConfig, knobs: Mapping[str, Any]
+) -> tuple[TaskConfig | None, list[str]]:
+    """`knobs` over `current`; or None, and what is wrong with them."""
+    try:
+        # The schema's validators refuse a knob out of its range, as for the user's config.
+        merged = strict_converter.structure(
+            {**strict_converter.unstructure(current), **knobs}, TaskConfig
+        )
+    except Exception as exc:
+        return None, [_prefix(prefix, describe_errors(exc))]
+    problems = list(task_problems(prefix, merged))
+    return (None if problems else merged), problems
 
 
 def _mapping(value: Any, key: str, warnings: list[str]) -> Mapping[str, Any]:

@@ -6,12 +6,12 @@ can name these types without loading it before it has answered `initialize`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from .outcomes import Attempt, TokenUsage
+from .outcomes import Attempt, EditQuality, TokenUsage
 from .wire import Prompt
 
 T = TypeVar("T")
@@ -32,6 +32,9 @@ class Ask(Generic[T]):
     prompt: Prompt
     parse: Callable[[str], T]
     use_cache: bool = True
+    # A second look at a parsed answer that takes time (a checker run), given the seconds left
+    # before the deadline: the value (with its verdict) and how the edit fared, or `Rejected`.
+    verify: Callable[[T, float], Awaitable[tuple[T, EditQuality]]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,15 @@ class Answer(Generic[T]):
     @property
     def fell_back(self) -> bool:
         return any(attempt.outcome != "ok" for attempt in self.attempts)
+
+    def describe(self) -> str:
+        """'answered by strong (q), from the cache after fast: rate-limited', for a log line."""
+        how = {"miss": "", "fresh": ", from the cache", "stale": ", from the cache (stale)"}
+        failed = [a for a in self.attempts if a.outcome != "ok"]
+        fallback = ""
+        if failed:
+            fallback = " after " + "; ".join(f"{a.model}: {a.outcome.describe()}" for a in failed)
+        return f"answered by {self.model} ({self.provider}){how[self.cache.value]}{fallback}"
 
     def envelope(self) -> dict[str, Any]:
         """The fields every `--json` result carries besides the task's own result."""

@@ -19,12 +19,12 @@ from ..config import Config
 from ..config.secrets import resolve_api_key
 from ..config.team import redis_url
 from .answers import Answer, Ask, CacheState, NoAnswer
-from .cache import CacheEntry, CacheStore, ResponseCache, SqliteStore, cache_key
+from .cache import CacheStore, ResponseCache, SqliteStore, cache_key
 from .health import HealthBoard
-from .outcomes import Attempt, InvalidAnswer
 from .provider import ProviderClient
 from .report import BoardHealth, StatsReport
 from .router import AllFailed, Router, RouteRequest
+from .tiered_cache import TieredCache
 from .transport import fair_transport
 from .usage import UsageLog
 
@@ -60,6 +60,11 @@ class Gateway:
     http: httpx.AsyncClient
     team: Team | None = None  # the shared Redis tier, when the config names one
     _clock: Callable[[], float] = field(default=time.monotonic)
+    # Which cached copy counts (local, the team's, fresh or stale): one object decides.
+    tiers: TieredCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tiers = TieredCache(self.cache, self.team, self.usage)
 
     @classmethod
     def create(
@@ -123,77 +128,42 @@ class Gateway:
 
     def cached(self, ask: Ask[T]) -> Answer[T] | None:
         """The cached answer for `ask` (labelled fresh or stale), without asking any model."""
-        if self.cache is None or not ask.use_cache:
-            return None
-        entry = self.cache.lookup(self.cache_key_of(ask))
-        if entry is None:
-            return None
-        state = CacheState.FRESH if self.cache.is_fresh(entry) else CacheState.STALE
-        return self._from_cache(ask, entry, state, ())
+        key = self._key(ask)
+        return self.tiers.cached(ask, key) if key is not None else None
 
     async def recall(self, ask: Ask[T]) -> Answer[T] | None:
         """A cached answer from this machine or, in team mode, the team's cache (one bounded
         round trip), without asking any model. For callers that must not spend money."""
-        local = self.cached(ask)
-        if self.team is None or self.cache is None or not ask.use_cache:
-            return local
-        if local is not None and local.cache is CacheState.FRESH:
-            return local
-        key = self.cache_key_of(ask)
-        shared = await self.team.before_route(key)
-        if shared is None or not _newer(shared, self.cache.lookup(key)):
-            return local
-        self.cache.adopt(shared)
-        state = CacheState.FRESH if self.cache.is_fresh(shared) else CacheState.STALE
-        return self._from_cache(ask, shared, state, ()) or local
+        key = self._key(ask)
+        return await self.tiers.recall(ask, key) if key is not None else None
 
     async def ask(self, ask: Ask[T]) -> Answer[T]:
         """Answer from a fresh cache entry, else from the route, else from a stale entry."""
-        chain = self.config.route(ask.route)
-        cache = self.cache if ask.use_cache else None
-        key = self.cache_key_of(ask) if cache else ""
-        local = cache.lookup(key) if cache is not None else None
-        if cache is not None and local is not None and cache.is_fresh(local):
-            answer = self._from_cache(ask, local, CacheState.FRESH, ())
-            if answer is not None:
-                return self._with_team_notices(answer)
-        shared = None
-        if self.team is not None:
-            # One bounded Redis round trip: a teammate's answer, and the team's provider health.
-            shared = await self.team.before_route(key if cache is not None else None)
-            if cache is not None and shared is not None and _newer(shared, local):
-                cache.adopt(shared)
-                if cache.is_fresh(shared):
-                    answer = self._from_cache(ask, shared, CacheState.FRESH, ())
-                    if answer is not None:
-                        return self._with_team_notices(answer)
+        found = await self.tiers.lookup(ask, self._key(ask))
+        if found.answer is not None:
+            return self._with_team_notices(found.answer)
         knobs = self.config.task(ask.task)
         try:
             routed = await self.router.route(
                 RouteRequest(
                     task=ask.task,
-                    chain=chain,
+                    chain=self.config.route(ask.route),
                     prompt=ask.prompt,
                     parse=ask.parse,
                     deadline_s=knobs.deadline_s,
                     knobs=knobs,
+                    verify=ask.verify,
                 )
             )
         except AllFailed as failed:
             self.usage.maybe_flush()
-            entry = cache.lookup(key) if cache is not None else None
-            if shared is not None and _newer(shared, entry):
-                entry = shared  # stale-if-error from the team's copy
             notices = failed.notices + self._team_notices()
-            if entry is not None:
-                answer = self._from_cache(ask, entry, CacheState.STALE, failed.attempts, notices)
-                if answer is not None:
-                    return answer
+            stale = self.tiers.stale(ask, found, failed.attempts, notices)
+            if stale is not None:
+                return stale
             raise NoAnswer(ask.route, failed.attempts, notices) from None
-        if cache is not None:
-            stored = cache.put(key, routed.text, routed.model, routed.provider)
-            if self.team is not None:
-                self.team.share(stored)
+        if found.key is not None:
+            self.tiers.store(found.key, routed.text, routed.model, routed.provider)
         self.usage.maybe_flush()
         return Answer(
             value=routed.value,
@@ -208,36 +178,16 @@ class Gateway:
             notices=routed.notices + self._team_notices(),
         )
 
+    def _key(self, ask: Ask[Any]) -> str | None:
+        """Where `ask`'s answer is cached; None when it bypasses the cache or there is none."""
+        return self.cache_key_of(ask) if self.cache is not None and ask.use_cache else None
+
     def _team_notices(self) -> tuple[str, ...]:
         return self.team.notices() if self.team is not None else ()
 
     def _with_team_notices(self, answer: Answer[T]) -> Answer[T]:
         notices = self._team_notices()
         return dataclasses.replace(answer, notices=answer.notices + notices) if notices else answer
-
-    def _from_cache(
-        self,
-        ask: Ask[T],
-        entry: Any,
-        state: CacheState,
-        attempts: tuple[Attempt, ...],
-        notices: tuple[str, ...] = (),
-    ) -> Answer[T] | None:
-        try:
-            value = ask.parse(entry.text)
-        except InvalidAnswer:
-            return None  # right for another context, not this one: ask the route instead
-        self.usage.record_cache_hit(entry.model, entry.provider, stale=state is CacheState.STALE)
-        return Answer(
-            value=value,
-            text=entry.text,
-            model=entry.model,
-            provider=entry.provider,
-            cache=state,
-            route=ask.route,
-            attempts=attempts,
-            notices=notices,
-        )
 
     def reconfigure(self, config: Config) -> None:
         """Adopt new routes and knobs (providers are fixed for the gateway's life)."""
@@ -285,7 +235,3 @@ def _open_store(config: Config) -> CacheStore | None:
             "The cache file %s cannot be used (%s); answers are cached in memory only.", path, exc
         )
         return None
-
-
-def _newer(entry: CacheEntry, than: CacheEntry | None) -> bool:
-    return than is None or entry.created_at > than.created_at

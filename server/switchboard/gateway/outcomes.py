@@ -178,6 +178,19 @@ class InvalidAnswer(Exception):
     """A well-formed completion whose content the task cannot use (raised by task parsers)."""
 
 
+class Rejected(InvalidAnswer):
+    """An edit that the checker which raised its diagnostic refused: the diagnostic is still
+    there, or the edit added an error. The next model is asked."""
+
+
+class EditQuality(StrEnum):
+    """What verified a model's edit: the number a user chooses a fix model by."""
+
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    NOT_VERIFIED = "not_verified"
+
+
 @dataclass(frozen=True, slots=True)
 class Attempt:
     """One candidate's turn at a request: which model, how it ended, how long it took."""

@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 
+from ..config import ModelConfig
 from .outcomes import (
     AuthFailed,
     ContextTooLong,
@@ -87,8 +88,28 @@ def estimate_tokens(text: str) -> int:
     return len(text) // 3 + 1
 
 
-def fits_window(prompt_tokens: int, max_output_tokens: int, context_window: int) -> bool:
-    return prompt_tokens + max_output_tokens <= context_window
+def output_reserve(model: ModelConfig, cap: int | None = None) -> int:
+    """The output tokens asked for, which a prompt must leave room for in `model`'s window: the
+    model's `max_output_tokens` or the prompt's lower `cap`, plus room for the reasoning of a
+    model that thinks first (without it, the reasoning uses up the budget and the answer is
+    cut off)."""
+    budget = model.max_output_tokens if cap is None else min(model.max_output_tokens, cap)
+    return budget + (model.reasoning_budget_tokens if model.reasoning else 0)
+
+
+def fits(model: ModelConfig, prompt_tokens: int, output_cap: int | None = None) -> bool:
+    """Can `model` take a prompt of `prompt_tokens` and still have room for its answer?"""
+    return prompt_tokens + output_reserve(model, output_cap) <= model.context_window
+
+
+def models_that_fit(
+    models: Mapping[str, ModelConfig],
+    chain: Sequence[str],
+    prompt_tokens: int,
+    output_cap: int | None = None,
+) -> tuple[str, ...]:
+    """The aliases of `chain` whose model can take a prompt of `prompt_tokens`."""
+    return tuple(alias for alias in chain if fits(models[alias], prompt_tokens, output_cap))
 
 
 def hedge_delay(

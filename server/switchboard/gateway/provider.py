@@ -39,12 +39,22 @@ class ProviderClient:
             headers["authorization"] = f"Bearer {api_key}"
         self._headers = headers
         self._key = api_key
+        # The provider's own bound on connections, within the shared pool's: a request waits
+        # here for its turn (within its attempt's timeout), not in the pool behind others'.
+        self._slots = asyncio.Semaphore(config.max_connections)
 
     def __repr__(self) -> str:  # never show headers: they carry the key
         return f"ProviderClient({self.name!r}, {self.config.base_url!r})"
 
     async def complete(self, model: ModelConfig, prompt: Prompt) -> Completion:
-        """Ask `model` for a completion. Cancelling the awaiting task closes the connection."""
+        """Ask `model` for a completion. Cancelling the awaiting task closes the connection.
+
+        At most `max_connections` of them are in flight to this provider at once; each holds
+        one connection from its request to the end of its answer."""
+        async with self._slots:
+            return await self._complete(model, prompt)
+
+    async def _complete(self, model: ModelConfig, prompt: Prompt) -> Completion:
         body = request_body(model, prompt, stream=model.stream)
         if not model.stream:
             return await self._exchange(model, body, None)

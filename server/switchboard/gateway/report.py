@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import ModelConfig
+from .outcomes import EditQuality
 from .usage import ModelStats
 
 
@@ -78,6 +79,9 @@ class ModelRow:
             "completion_tokens": figures.completion_tokens,
             "cost_usd": self.cost_usd,
             "cache_hits": {"fresh": figures.cache_fresh, "stale": figures.cache_stale},
+            "edits": {
+                quality.value: figures.edits.get(quality.value, 0) for quality in EditQuality
+            },
             "price_per_mtok": self.price.to_json() if self.price else None,
         }
 

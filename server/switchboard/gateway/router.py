@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -20,15 +20,17 @@ from .health import Gate, HealthBoard
 from .outcomes import (
     Attempt,
     Completion,
+    EditQuality,
     InvalidAnswer,
     Outcome,
     ProviderError,
     ProviderTimeout,
+    Rejected,
     TokenUsage,
 )
-from .policy import MIN_ATTEMPT_S, attempt_budget, estimate_tokens, fits_window, hedge_delay
+from .policy import MIN_ATTEMPT_S, attempt_budget, estimate_tokens, fits, hedge_delay
 from .usage import UsageLog
-from .wire import Prompt, output_budget
+from .wire import Prompt
 
 if TYPE_CHECKING:
     from .provider import ProviderClient
@@ -51,6 +53,7 @@ class RouteRequest(Generic[T]):
     parse: Callable[[str], T]
     deadline_s: float
     knobs: TaskConfig
+    verify: Callable[[T, float], Awaitable[tuple[T, EditQuality]]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +121,9 @@ class _Run(Generic[T]):
     _next_index: int = 0
     _min_window: int = 0  # after a context-length error, only larger windows are worth trying
     _cooling: list[_Candidate] = field(default_factory=list)
-    _in_flight: dict[asyncio.Task[tuple[Completion, Any]], _InFlight] = field(default_factory=dict)
+    _in_flight: dict[asyncio.Task[tuple[Completion, Any, EditQuality | None]], _InFlight] = field(
+        default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self._prompt_tokens = estimate_tokens(self.request.prompt.text)
@@ -192,22 +197,31 @@ class _Run(Generic[T]):
         )
         return now + delay
 
-    async def _call(self, candidate: _Candidate, budget_s: float) -> tuple[Completion, Any]:
+    async def _call(
+        self, candidate: _Candidate, budget_s: float
+    ) -> tuple[Completion, Any, EditQuality | None]:
         try:
             async with asyncio.timeout(budget_s):
                 completion = await candidate.client.complete(candidate.model, self.request.prompt)
         except TimeoutError:
             raise ProviderTimeout(f"no complete answer within {budget_s:.3g}s") from None
-        return completion, self.request.parse(completion.text)
+        value = self.request.parse(completion.text)
+        if self.request.verify is None:
+            return completion, value, None
+        # The checker's time is its own (the provider has answered), within the deadline.
+        value, quality = await self.request.verify(value, self._deadline_at - self.router._clock())
+        return completion, value, quality
 
     def _settle(
-        self, task: asyncio.Task[tuple[Completion, Any]], flight: _InFlight
+        self, task: asyncio.Task[tuple[Completion, Any, EditQuality | None]], flight: _InFlight
     ) -> Routed[T] | None:
         candidate = flight.candidate
         elapsed_ms = (self.router._clock() - flight.started) * 1000.0
         exc = task.exception()
         if exc is None:
-            completion, value = task.result()
+            completion, value, quality = task.result()
+            if quality is not None:
+                self.router._usage.record_edit(candidate.alias, candidate.model.provider, quality)
             usage = completion.usage or TokenUsage(
                 self._prompt_tokens, estimate_tokens(completion.text), estimated=True
             )
@@ -223,6 +237,10 @@ class _Run(Generic[T]):
                 notices=tuple(self.notices),
             )
         if isinstance(exc, InvalidAnswer):
+            if isinstance(exc, Rejected):
+                self.router._usage.record_edit(
+                    candidate.alias, candidate.model.provider, EditQuality.REJECTED
+                )
             self._record(candidate, Outcome.INVALID, elapsed_ms, detail=str(exc))
         elif isinstance(exc, ProviderError):
             if exc.outcome is Outcome.CONTEXT_TOO_LONG:
@@ -275,9 +293,9 @@ class _Run(Generic[T]):
             self._next_index += 1
             model = config.models[alias]
             candidate = _Candidate(alias, model, self.router._clients[model.provider])
-            max_out = output_budget(model, self.request.prompt)
-            if model.context_window <= self._min_window or not fits_window(
-                self._prompt_tokens, max_out, model.context_window
+            output_cap = self.request.prompt.max_output_tokens
+            if model.context_window <= self._min_window or not fits(
+                model, self._prompt_tokens, output_cap
             ):
                 self._record(candidate, Outcome.SKIPPED_CONTEXT_WINDOW, 0.0)
                 continue

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import ModelConfig
-from .outcomes import Outcome, TokenUsage
+from .outcomes import EditQuality, Outcome, TokenUsage
 from .policy import percentile
 from .sqlite import connect
 
@@ -50,6 +50,8 @@ CREATE INDEX IF NOT EXISTS latency_by_model ON latency (model, at);
 """
 
 _FLUSH_EVERY_S = 2.0
+# Edit verdicts share the outcomes table under this prefix (and travel to the team with them).
+_EDIT = "edit:"
 
 
 @dataclass
@@ -105,6 +107,7 @@ class ModelStats:
     cost_usd: float
     cache_fresh: int
     cache_stale: int
+    edits: dict[str, int] = field(default_factory=dict)  # verified / rejected / not_verified
 
     @property
     def failure_count(self) -> int:
@@ -114,6 +117,15 @@ class ModelStats:
     def unused(cls, model: str, provider: str) -> ModelStats:
         """The figures of a model nothing was sent to yet."""
         return cls(model, provider, 0, 0, {}, {}, None, None, 0, 0, 0.0, 0, 0)
+
+
+def sorted_kinds(kinds: Mapping[str, int]) -> dict[str, dict[str, int]]:
+    """A model's counted outcomes, as ModelStats keeps them: failures, skips, edit verdicts."""
+    return {
+        "failures": {k: v for k, v in kinds.items() if not k.startswith(("skipped_", _EDIT))},
+        "skipped": {k: v for k, v in kinds.items() if k.startswith("skipped_")},
+        "edits": {k[len(_EDIT) :]: v for k, v in kinds.items() if k.startswith(_EDIT)},
+    }
 
 
 def cost_of(model: ModelConfig, usage: TokenUsage) -> float:
@@ -185,6 +197,11 @@ class UsageLog:
                 delta.completion_tokens += usage.completion_tokens
                 delta.cost_usd += cost
         return cost
+
+    def record_edit(self, alias: str, provider: str, quality: EditQuality) -> None:
+        """How a checker judged one of the model's edits (kept beside its outcomes)."""
+        with self._lock:
+            self._delta(alias, provider).outcomes[_EDIT + quality.value] += 1
 
     def record_cache_hit(self, alias: str, provider: str, stale: bool) -> None:
         with self._lock:
@@ -311,8 +328,7 @@ class UsageLog:
                     provider=provider,
                     requests=requests,
                     ok=ok,
-                    failures={k: v for k, v in kinds.items() if not k.startswith("skipped_")},
-                    skipped={k: v for k, v in kinds.items() if k.startswith("skipped_")},
+                    **sorted_kinds(kinds),
                     p50_ms=percentile(latencies.get(model, []), 50),
                     p95_ms=percentile(latencies.get(model, []), 95),
                     prompt_tokens=p_tok,

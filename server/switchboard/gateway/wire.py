@@ -21,6 +21,7 @@ from .outcomes import (
     OnlyReasoning,
     TokenUsage,
 )
+from .policy import output_reserve
 from .reasoning import split_reasoning
 
 Role = Literal["system", "user", "assistant"]
@@ -52,14 +53,8 @@ class Prompt:
 
 
 def output_budget(model: ModelConfig, prompt: Prompt) -> int:
-    """The output tokens asked for: the answer's budget, plus room for the reasoning of a model
-    that thinks first (without it, the reasoning uses up the budget and the answer is cut off)."""
-    budget = model.max_output_tokens
-    if prompt.max_output_tokens is not None:
-        budget = min(budget, prompt.max_output_tokens)
-    if model.reasoning:
-        budget += model.reasoning_budget_tokens
-    return budget
+    """The output tokens a request asks for (the router leaves the same room in the window)."""
+    return output_reserve(model, prompt.max_output_tokens)
 
 
 def reasoning_effort(model: ModelConfig, prompt: Prompt) -> str | None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .source import Position, Source
 
 if TYPE_CHECKING:
+    from .changes import ChangedLines
     from .edits import LineReplacement, TextEdit
     from .explain import Explanation, explain_ask
     from .fix import (
@@ -23,9 +24,10 @@ if TYPE_CHECKING:
         fix_instruction,
     )
     from .privacy import ExcludedFile, Redactor, exclusion_rule
-    from .review import Finding, Review, review_ask
+    from .review import Finding, Review, review_ask, review_changes_ask
 
 _LAZY = {
+    "ChangedLines": "changes",
     "LineReplacement": "edits",
     "TextEdit": "edits",
     "Explanation": "explain",
@@ -41,6 +43,7 @@ _LAZY = {
     "Finding": "review",
     "Review": "review",
     "review_ask": "review",
+    "review_changes_ask": "review",
 }
 
 
@@ -56,6 +59,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "DOCSTRING_INSTRUCTION",
     "REWRITE_INSTRUCTION",
+    "ChangedLines",
     "EditResult",
     "ExcludedFile",
     "Explanation",
@@ -71,4 +75,5 @@ __all__ = [
     "explain_ask",
     "fix_instruction",
     "review_ask",
+    "review_changes_ask",
 ]

@@ -6,19 +6,24 @@ replacement for exactly those lines; the result is a minimal edit inside them.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Config
 from ..gateway import Ask
+from ..gateway.outcomes import EditQuality, Rejected
 from ..gateway.policy import route_for_size
 from .edits import LineReplacement, TextEdit
 from .privacy import Redactor
 from .prompts import edit_prompt
 from .replacement import Region, read_replacement
-from .source import Source
+from .source import Source, count_line_breaks
 from .syntax import syntax_check
 from .window import redacted_lines
+
+if TYPE_CHECKING:
+    from ..checks import Verification, Verifier
 
 FIX_INSTRUCTION = "Fix this problem reported by a linter or compiler: {message}"
 FIX_WITHOUT_MESSAGE = "Fix any bug in these lines."
@@ -35,6 +40,8 @@ DOCSTRING_INSTRUCTION = (
 @dataclass(frozen=True)
 class EditResult:
     replacement: LineReplacement
+    # What the diagnostic's own checker said of the edit; None when nothing was asked of it.
+    verification: Verification | None = None
 
     @property
     def edit(self) -> TextEdit:
@@ -50,6 +57,11 @@ class EditResult:
             "start_line": self.replacement.start + 1,
             "end_line": self.replacement.end + 1,
             "edit": self.edit.to_json(),
+            **(
+                self.verification.to_json()
+                if self.verification is not None
+                else {"verified_by": None, "verification": "not_verified"}
+            ),
         }
 
 
@@ -69,6 +81,7 @@ def edit_ask(
     instruction: str,
     task: str = "fix",
     route: str | None = None,
+    verifier: Verifier | None = None,
 ) -> Ask[EditResult]:
     """Ask for a replacement of lines start..end (0-based, inclusive)."""
     start, end = clamp_lines(source, start, end)
@@ -84,7 +97,25 @@ def edit_ask(
     def parse(answer: str) -> EditResult:
         return EditResult(read_replacement(region, redactor.restore(answer), validate))
 
-    return Ask(task=task, route=route, prompt=prompt, parse=parse)
+    async def verify(result: EditResult, time_left_s: float) -> tuple[EditResult, EditQuality]:
+        assert verifier is not None
+        replacement = result.replacement
+        new_last = replacement.start + max(0, count_line_breaks(replacement.new_lines) - 1)
+        verdict = await verifier.verify(
+            replacement.new_text(), replacement.start, replacement.end, new_last, time_left_s
+        )
+        if verdict.status == "rejected":
+            raise Rejected(verdict.reason)
+        quality = EditQuality.VERIFIED if verdict.verified else EditQuality.NOT_VERIFIED
+        return dataclasses.replace(result, verification=verdict), quality
+
+    return Ask(
+        task=task,
+        route=route,
+        prompt=prompt,
+        parse=parse,
+        verify=verify if verifier is not None else None,
+    )
 
 
 def fix_instruction(message: str | None) -> str:

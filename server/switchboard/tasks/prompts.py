@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..gateway import Message, Prompt
 from .blocks import fence_for
@@ -23,15 +23,25 @@ EXPLAIN_SYSTEM = (
     "it does and anything surprising about it."
 )
 
-REVIEW_SYSTEM = (
-    "You are a meticulous code reviewer. Review the whole file. Report real problems only: bugs, "
-    "security issues, broken error handling, clear performance problems; not style nits. Answer "
-    "with JSON only, in this shape: "
+# How every review answers, whole file or patch.
+_REVIEW_ANSWER = (
+    "Report real problems only: bugs, security issues, broken error handling, clear performance "
+    "problems; not style nits. Answer with JSON only, in this shape: "
     '{"findings": [{"line": 12, "end_line": 14, "severity": "error", "message": "what is wrong '
     'and why", "suggestion": "replacement code for lines line..end_line, or null"}]}. '
     "Lines are 1-based and refer to the numbers shown. severity is one of error, warning, info, "
     "hint. A suggestion must be the complete replacement of those lines, properly indented. Use "
     '{"findings": []} when there is nothing to report.'
+)
+
+REVIEW_SYSTEM = "You are a meticulous code reviewer. Review the whole file. " + _REVIEW_ANSWER
+
+REVIEW_CHANGES_SYSTEM = (
+    "You are a meticulous code reviewer reviewing a patch. You see one changed file with line "
+    "numbers; a '>' after a line number marks a line the patch added or changed, and a line "
+    "'...' stands for lines left out. Review the change: report the problems it introduces or "
+    "leaves broken on the marked lines or right next to them, using the rest as context; do not "
+    "report problems in code the patch did not touch. " + _REVIEW_ANSWER
 )
 
 
@@ -105,12 +115,44 @@ def explain_prompt(
 
 
 def review_prompt(source: Source, redacted: Sequence[str]) -> Prompt:
-    width = len(str(len(redacted)))
-    numbered = "\n".join(
-        f"{n:>{width}}| {line.rstrip(chr(13) + chr(10))}" for n, line in enumerate(redacted, 1)
-    )
+    """The whole file, numbered."""
+    numbered = _numbered(redacted, range(len(redacted)), None)
     text = (
         f"File: {source.name} ({source.language}), {source.line_count} lines:\n"
         f"{_block(numbered, source.language)}"
     )
     return Prompt((Message("system", REVIEW_SYSTEM), Message("user", text)), json_answer=True)
+
+
+def review_changes_prompt(
+    source: Source,
+    redacted: Sequence[str],
+    changed: Callable[[int], bool],
+    regions: Sequence[tuple[int, int]] | None = None,
+) -> Prompt:
+    """The file numbered with its changed lines marked: all of it, or only `regions` (0-based,
+    inclusive) when the whole file does not fit. Nothing in it varies between runs, so that a
+    re-run on the same commit is answered from the cache."""
+    if regions is None:
+        shown: Sequence[range] = [range(len(redacted))]
+        scope = f"{source.line_count} lines"
+    else:
+        shown = [range(start, end + 1) for start, end in regions]
+        scope = f"{source.line_count} lines, the changed parts with their enclosing code"
+    numbered = "\n...\n".join(_numbered(redacted, lines, changed) for lines in shown)
+    if regions is not None and regions and regions[0][0] > 0:
+        numbered = "...\n" + numbered
+    if regions is not None and regions and regions[-1][1] < source.line_count - 1:
+        numbered += "\n..."
+    text = f"File: {source.name} ({source.language}), {scope}:\n{_block(numbered, source.language)}"
+    messages = (Message("system", REVIEW_CHANGES_SYSTEM), Message("user", text))
+    return Prompt(messages, json_answer=True)
+
+
+def _numbered(redacted: Sequence[str], lines: range, changed: Callable[[int], bool] | None) -> str:
+    width = len(str(len(redacted)))
+    rows = []
+    for n in lines:
+        mark = "" if changed is None else ">" if changed(n) else " "
+        rows.append(f"{n + 1:>{width}}{mark}| {redacted[n].rstrip(chr(13) + chr(10))}")
+    return "\n".join(rows)

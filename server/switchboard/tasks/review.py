@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import Config
-from ..gateway import Ask, InvalidAnswer
+from ..gateway import Ask, InvalidAnswer, Prompt
 from .answers import json_values
+from .changes import ChangedLines, context_regions
 from .edits import LineReplacement
 from .privacy import Redactor
-from .prompts import review_prompt
+from .prompts import review_changes_prompt, review_prompt
 from .replacement import Region, read_replacement
 from .source import Source
 from .syntax import Validator, syntax_check
@@ -83,10 +84,40 @@ class Review:
 def review_ask(config: Config, source: Source) -> Ask[Review]:
     redactor = Redactor(enabled=config.privacy.redact_secrets)
     prompt = review_prompt(source, redacted_lines(source, 0, source.line_count, redactor))
+    return _ask(prompt, source, redactor)
+
+
+def review_changes_ask(
+    config: Config, source: Source, changes: ChangedLines, *, whole: bool = True
+) -> Ask[Review]:
+    """Review what a patch changed: the whole file with the changes marked, or (`whole=False`)
+    the changed regions with their enclosing functions. Only findings on or near changed lines
+    are kept."""
+    redactor = Redactor(enabled=config.privacy.redact_secrets)
+    if whole:
+        regions = None
+        lines = redacted_lines(source, 0, source.line_count, redactor)
+    else:
+        regions = context_regions(source, changes)
+        lines = [""] * source.line_count
+        for start, end in regions:  # one redactor, so a secret has one placeholder throughout
+            part = redacted_lines(source, start, end + 1, redactor)
+            lines[start : end + 1] = part[start : end + 1]
+    prompt = review_changes_prompt(source, lines, changes.marks, regions)
+    return _ask(prompt, source, redactor, changes)
+
+
+def _ask(
+    prompt: Prompt, source: Source, redactor: Redactor, changes: ChangedLines | None = None
+) -> Ask[Review]:
     validate = syntax_check(source)
 
     def parse(answer: str) -> Review:
-        return parse_review(redactor.restore(answer), source, validate)
+        review = parse_review(redactor.restore(answer), source, validate)
+        if changes is None:
+            return review
+        kept = tuple(f for f in review.findings if changes.touches(f.line, f.end_line))
+        return Review(kept)
 
     return Ask(task="review", route="review", prompt=prompt, parse=parse)
 

@@ -18,10 +18,12 @@ from ..cache import CacheEntry
 from ..report import CacheFigures, ModelRow, StatsReport, TeamHealth, TeamScope
 from ..usage import UsageLog
 from .cache import SharedCache, decode
+from .connection import LinkState, TeamUnavailable, describe_url, open_client
 from .health import SharedHealthBoard, parse_health
 from .keys import Keys, policy_namespace
-from .link import LinkState, RedisLink, TeamUnavailable, Write, describe_url, open_client
+from .link import RedisLink
 from .usage import TeamUsage
+from .writes import Write
 
 __all__ = [
     "LinkState",

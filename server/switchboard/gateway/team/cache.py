@@ -19,7 +19,8 @@ from redis.asyncio.client import Pipeline
 
 from ..cache import CacheEntry
 from .keys import Keys
-from .link import RedisLink, Write
+from .link import RedisLink
+from .writes import Write
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,10 @@ from typing import Any
 from redis.asyncio.client import Pipeline
 
 from ..policy import percentile
-from ..usage import ModelStats, UsageDelta
+from ..usage import ModelStats, UsageDelta, sorted_kinds
 from .keys import Keys
-from .link import RedisLink, Write
+from .link import RedisLink
+from .writes import Write
 
 _INT_FIELDS = ("requests", "ok", "prompt_tokens", "completion_tokens", "cache_fresh", "cache_stale")
 
@@ -100,8 +101,7 @@ class TeamUsage:
                     provider=fields.get("provider", "?"),
                     requests=int(fields.get("requests", 0)),
                     ok=int(fields.get("ok", 0)),
-                    failures={k: v for k, v in kinds.items() if not k.startswith("skipped_")},
-                    skipped={k: v for k, v in kinds.items() if k.startswith("skipped_")},
+                    **sorted_kinds(kinds),
                     p50_ms=percentile(samples, 50),
                     p95_ms=percentile(samples, 95),
                     prompt_tokens=int(fields.get("prompt_tokens", 0)),

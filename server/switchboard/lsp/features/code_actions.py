@@ -15,6 +15,7 @@ from typing import Any
 
 from lsprotocol import types
 
+from ...checks.verify import Target
 from ...engine import BUILTIN_EDITS
 from ...gateway import NoAnswer
 from ...tasks import ExcludedFile, LineReplacement
@@ -67,6 +68,9 @@ class CodeActions(Feature):
                 last = _last_line(start.line, end)
                 data = _data(document.version, uri, start.line, last, source.lines, "fix")
                 data["message"] = diagnostic.message
+                # Who raised it, so that its own checker can verify the edit (resolve time only).
+                data["source"] = diagnostic.source
+                data["code"] = None if diagnostic.code is None else str(diagnostic.code)
                 actions.append(
                     self._action(
                         f"Fix with AI: {_title_message(diagnostic.message)}",
@@ -120,18 +124,20 @@ class CodeActions(Feature):
         data = action.data
         if not isinstance(data, dict) or data.get("switchboard") != 1 or action.edit is not None:
             return action
-        edit = await self.compute_edit(data)
-        if edit is not None:
-            action.edit = edit
+        computed = await self.compute_edit(data)
+        if computed is not None:
+            action.edit, verification = computed
+            action.data = {**data, **verification}
         return action
 
     async def apply_action(self, data: Any = None, *_: Any) -> bool:
         """For clients that cannot resolve: compute the edit, ask the client to apply it."""
         if not isinstance(data, dict) or data.get("switchboard") != 1:
             return False
-        edit = await self.compute_edit(data)
-        if edit is None:
+        computed = await self.compute_edit(data)
+        if computed is None:
             return False
+        edit, _ = computed
         # Shielded: cancelling this command must not cancel pygls' pending reply (pygls #621).
         try:
             result = await asyncio.shield(
@@ -144,7 +150,10 @@ class CodeActions(Feature):
             return False
         return bool(result and result.applied)
 
-    async def compute_edit(self, data: dict[str, Any]) -> types.WorkspaceEdit | None:
+    async def compute_edit(
+        self, data: dict[str, Any]
+    ) -> tuple[types.WorkspaceEdit, dict[str, Any]] | None:
+        """The action's edit, and what verified it (`verified_by`, `verification`)."""
         context = self.context
         documents = context.documents
         uri = data.get("uri")
@@ -175,7 +184,7 @@ class CodeActions(Feature):
             else:
                 message = data.get("message")
                 text = message if isinstance(message, str) else None
-                ask = engine.fix_ask(source, start, end, text)
+                ask = engine.fix_ask(source, start, end, text, target=_target(data, start, end))
         except (ExcludedFile, KeyError):
             return None
         try:
@@ -183,6 +192,8 @@ class CodeActions(Feature):
         except NoAnswer:
             return None
         replacement: LineReplacement = answer.value.replacement
+        verification = answer.value.to_json() if data.get("kind") != "edit" else {}
+        verified = {key: verification[key] for key in verification if key.startswith("verifi")}
         current = documents.get(uri)
         if current is None:
             return None
@@ -195,9 +206,10 @@ class CodeActions(Feature):
                 )
                 return None
             replacement = moved_replacement
-        return workspace_edit(
+        edit = workspace_edit(
             uri, current.version, replacement, context.encoding, context.supports.document_changes
         )
+        return edit, verified
 
 
 def _last_line(start_line: int, end: Any) -> int:
@@ -219,3 +231,11 @@ def _data(
         "end": end,
         "fingerprint": fingerprint(lines[start : end + 1]),
     }
+
+
+def _target(data: dict[str, Any], start: int, end: int) -> Target | None:
+    """The diagnostic a quick fix is for, as its checker will look for it."""
+    source, code, message = data.get("source"), data.get("code"), data.get("message")
+    if not isinstance(source, str) or not isinstance(message, str):
+        return None
+    return Target(source, code if isinstance(code, str) else None, message, start, end)

@@ -1,0 +1,153 @@
+"""Running a checker on a text that is not on disk (yet), bounded and without secrets.
+
+The project's configuration must apply, so the text is checked under the file's own name:
+on stdin with that name where the tool allows it, else in a temporary file beside the original
+(removed at once), or as mypy's shadow of it. The checker runs in the workspace, with a time
+cap, and without the user's provider keys in its environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import tempfile
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from .diagnostics import READERS, CheckDiagnostic
+from .registry import Checker
+
+
+class CheckerUnavailable(Exception):
+    """The checker could not give a verdict (missing, crashed, too slow, unreadable output)."""
+
+
+async def run_checker(
+    checker: Checker,
+    path: Path,
+    text: str,
+    *,
+    root: Path | None,
+    timeout_s: float,
+    withheld: Iterable[str] = (),
+) -> list[CheckDiagnostic]:
+    """The diagnostics `checker` reports for `text` as the content of `path`."""
+    executable = checker.executable(root)
+    if executable is None:
+        raise CheckerUnavailable(f"{checker.command[0]} is not installed")
+    with _staged(checker, path, text, root) as (command_args, stdin, reported):
+        command = [executable, *command_args[1:]]
+        output = await _run(command, stdin, root or path.parent, timeout_s, _environment(withheld))
+    try:
+        return READERS[checker.format](output, checker.name, reported)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise CheckerUnavailable(f"{checker.name}'s output could not be read ({exc})") from None
+
+
+@contextlib.contextmanager
+def _staged(checker: Checker, path: Path, text: str, root: Path | None):  # type: ignore[no-untyped-def]
+    """The command line, the stdin and the path the diagnostics will name, with any temporary
+    file in place for as long as the checker runs."""
+    created: list[Path] = []
+    try:
+        if checker.input == "stdin":
+            args, stdin, reported = _fill(checker.command, path, path), text, path
+        elif checker.input == "shadow":
+            shadow = Path(tempfile.mkdtemp(prefix="switchboard-")) / path.name
+            shadow.write_text(text, encoding="utf-8")
+            created += [shadow, shadow.parent]
+            args, stdin, reported = _fill(checker.command, shadow, path), None, path
+        else:  # "file", "tsconfig": beside the original, so that the project's config applies
+            # Not a dotfile: pyright, for one, skips hidden files.
+            beside = path.with_name(f"{path.stem}.switchboard-{uuid.uuid4().hex[:8]}{path.suffix}")
+            beside.write_text(text, encoding="utf-8")
+            created.append(beside)
+            args, stdin, reported = _fill(checker.command, beside, path), None, beside
+            if checker.input == "tsconfig":
+                args = [*args, *_tsconfig_args(beside, root, created)]
+        yield args, stdin, reported
+    finally:
+        for item in created:
+            with contextlib.suppress(OSError):
+                item.rmdir() if item.is_dir() else item.unlink()
+
+
+def _fill(command: tuple[str, ...], file: Path, original: Path) -> list[str]:
+    return [
+        part.replace("{file}", str(file)).replace("{original}", str(original)) for part in command
+    ]
+
+
+def _tsconfig_args(file: Path, root: Path | None, created: list[Path]) -> list[str]:
+    """tsc checks a file given on its command line without the project's tsconfig: a temporary
+    one that extends it and names only this file brings the project's options back."""
+    project = root / "tsconfig.json" if root is not None else None
+    if project is None or not project.is_file():
+        return ["--skipLibCheck", str(file)]
+    config = project.with_name(f"tsconfig.switchboard-{uuid.uuid4().hex[:8]}.json")
+    config.write_text(
+        json.dumps(
+            {
+                "extends": "./tsconfig.json",
+                "files": [str(file)],
+                "include": [],
+                "compilerOptions": {"noEmit": True},
+            }
+        ),
+        encoding="utf-8",
+    )
+    created.append(config)
+    return ["-p", str(config)]
+
+
+def _environment(withheld: Iterable[str]) -> dict[str, str]:
+    env = dict(os.environ)
+    for name in withheld:
+        env.pop(name, None)
+    return env
+
+
+async def _run(
+    command: list[str], stdin: str | None, cwd: Path, timeout_s: float, env: Mapping[str, str]
+) -> str:
+    name = Path(command[0]).name
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=cwd,
+            env=dict(env),
+            start_new_session=True,  # its children too can be stopped at the time cap
+        )
+    except OSError as exc:
+        raise CheckerUnavailable(f"{name} could not start ({exc.strerror})") from None
+    try:
+        async with asyncio.timeout(timeout_s):
+            out, err = await process.communicate(
+                stdin.encode("utf-8") if stdin is not None else None
+            )
+    except TimeoutError:
+        await _stop(process)
+        raise CheckerUnavailable(f"{name} took longer than {timeout_s:g}s") from None
+    except asyncio.CancelledError:
+        await _stop(process)
+        raise
+    if not out.strip() and process.returncode not in (0, None):
+        reason = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [
+            f"exit {process.returncode}"
+        ]
+        raise CheckerUnavailable(f"{name} failed ({reason[0][:200]})")
+    return out.decode("utf-8", "replace")
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        await process.wait()

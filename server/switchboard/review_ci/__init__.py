@@ -1,0 +1,1 @@
+"""Review in CI: a patch read from git, the files worth sending, many files at once."""
