@@ -39,6 +39,10 @@ from tests.fake_provider import FakeProvider, Reply
 from tests.lsp_support import apply_text_edits, edits_of, start_session, stop_session
 from tests.support import config_dict, switchboard, toml
 
+# Not in the inner loop (`pytest -m "not slow"`): every answer shape, through the engine, the
+# CLI and the language server, streamed and not.
+pytestmark = pytest.mark.slow
+
 MODES = ("plain", "streamed")
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGE = {"py": "python", "js": "javascript", "go": "go"}

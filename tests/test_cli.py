@@ -57,6 +57,7 @@ def run(
     return switchboard(*args, cwd=workspace, env=environ, never_shows=(SECRET_KEY,))
 
 
+@pytest.mark.slow
 def test_fix_prints_a_unified_diff(workspace, fake):
     fake.default("fast", Reply(FIXED))
     result = run(workspace, "fix", "calc.py", "--line", "1", "--end-line", "2")
@@ -67,6 +68,7 @@ def test_fix_prints_a_unified_diff(workspace, fake):
     assert (workspace / "calc.py").read_text() == CODE  # not applied without --apply
 
 
+@pytest.mark.slow
 def test_fix_apply_writes_the_file(workspace, fake):
     fake.default("fast", Reply(FIXED))
     result = run(workspace, "fix", "calc.py", "--line", "1", "--end-line", "2", "--apply")
@@ -74,6 +76,7 @@ def test_fix_apply_writes_the_file(workspace, fake):
     assert (workspace / "calc.py").read_text() == CODE.replace("a - b", "a + b")
 
 
+@pytest.mark.slow
 def test_fix_json_when_the_primary_is_rate_limited(workspace, fake):
     fake.default("fast", RateLimited(retry_after=30))
     fake.default("backup", Reply(FIXED))
@@ -94,6 +97,7 @@ def test_fix_json_when_the_primary_is_rate_limited(workspace, fake):
     assert "wrong operator" in fake.requests_for("fast")[0].prompt_text
 
 
+@pytest.mark.slow
 def test_everything_down_and_nothing_cached_exits_3_with_one_sentence(workspace, fake):
     fake.default("fast", ServerError(503))
     fake.default("backup", ServerError(500))
@@ -148,6 +152,7 @@ def test_review_prints_findings_and_json(workspace, fake):
     assert fake.requests_for("strong")[0].json["response_format"] == {"type": "json_object"}
 
 
+@pytest.mark.slow
 def test_stats_shows_per_model_figures(workspace, fake):
     fake.default("fast", Reply(FIXED, prompt_tokens=100, completion_tokens=20))
     run(workspace, "fix", "calc.py", "--line", "1", "--end-line", "2")
@@ -205,6 +210,7 @@ def test_excluded_files_are_refused_before_anything_is_sent(workspace, fake):
     assert fake.requests == []
 
 
+@pytest.mark.slow
 def test_a_refused_connection_everywhere_exits_3(workspace, tmp_path):
     dead = f"http://127.0.0.1:{unused_tcp_port()}/v1"
     raw = config_dict(tmp_path, {"d": dead}, {"m": {"provider": "d"}}, {"fix": ["m"]})
@@ -216,6 +222,7 @@ def test_a_refused_connection_everywhere_exits_3(workspace, tmp_path):
     assert "m: unreachable" in result.stderr
 
 
+@pytest.mark.slow
 def test_an_unusable_cache_path_costs_the_cache_not_the_answer(workspace, fake):
     fake.default("fast", Reply(FIXED))
     (workspace / "not-a-folder").write_text("a file where the cache's folder should be")

@@ -261,6 +261,7 @@ def test_plain_http_to_a_remote_host_is_refused_unless_the_user_allows_it(tmp_pa
             assert "providers.remote.base_url" in result.stderr and "plain http" in result.stderr
 
 
+@pytest.mark.slow
 async def test_excluded_files_get_nothing_and_send_nothing(fake, tmp_path):
     fake.default(None, Reply(FIXED))
     config = keyed_config(tmp_path, fake.base_url, fake.base_url)
@@ -288,6 +289,7 @@ async def test_excluded_files_get_nothing_and_send_nothing(fake, tmp_path):
         await stop_session(session)
 
 
+@pytest.mark.slow
 async def test_secrets_go_out_as_placeholders_and_come_back_in_the_edit(fake, tmp_path):
     fake.default("fast", Echo(tweak_target))
     config = keyed_config(tmp_path, fake.base_url, fake.base_url)
@@ -346,6 +348,7 @@ async def test_hovering_a_secret_never_sends_it(fake, tmp_path):
     assert "Explain `TOKEN` on line 4" in sent[-1]
 
 
+@pytest.mark.slow
 def test_the_cli_redacts_too_and_restores_on_apply(fake, tmp_path):
     fake.default("fast", Echo(tweak_target))
     config = keyed_config(tmp_path, fake.base_url, fake.base_url)
