@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import functools
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator
+
 from switchboard.config import Config, config_from_mapping
 
-FIX_ANSWER = "```python\n{code}\n```"
+REPO = Path(__file__).resolve().parent.parent
+# What `stats --json`, `stats --team --json` and `switchboard.stats` answer; editors read it.
+STATS_SCHEMA = REPO / "server" / "switchboard" / "schemas" / "stats.schema.json"
+
+# The file most tests work on, the answer that fixes its bug, and the fixed file.
+CODE = "def add(a, b):\n    return a - b\n\n\nprint(add(1, 2))\n"
+FIXED = "```python\ndef add(a, b):\n    return a + b\n```"
+FIXED_CODE = CODE.replace("a - b", "a + b")
 
 
 def config_dict(
@@ -77,3 +92,41 @@ def toml(raw: dict[str, Any]) -> str:
 
     table("", raw)
     return "\n".join(lines) + "\n"
+
+
+@functools.cache
+def _stats_validator() -> Draft202012Validator:
+    schema = json.loads(STATS_SCHEMA.read_text())
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def assert_stats_report(data: Any) -> None:
+    """`data` follows the stats report's JSON Schema (as editors rely on)."""
+    errors = [
+        f"{'.'.join(map(str, error.absolute_path)) or '(top)'}: {error.message}"
+        for error in _stats_validator().iter_errors(data)
+    ]
+    assert not errors, "\n".join(errors)
+
+
+def switchboard(
+    *args: str,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    never_shows: Iterable[str] = (),
+) -> subprocess.CompletedProcess[str]:
+    """`switchboard ARGS` in a subprocess, in `cwd`, with `env` over this environment. Fails
+    on a traceback, or when its output shows any of `never_shows` (keys, passwords)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "switchboard", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=60,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    shown = result.stdout + result.stderr
+    assert [secret for secret in never_shows if secret in shown] == []
+    return result

@@ -10,10 +10,8 @@ the model retracted.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +37,11 @@ from tests.answer_shapes import (
 )
 from tests.fake_provider import FakeProvider, Reply
 from tests.lsp_support import apply_text_edits, edits_of, start_session, stop_session
-from tests.support import config_dict, toml
+from tests.support import config_dict, switchboard, toml
+
+# Not in the inner loop (`pytest -m "not slow"`): every answer shape, through the engine, the
+# CLI and the language server, streamed and not.
+pytestmark = pytest.mark.slow
 
 MODES = ("plain", "streamed")
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,16 +168,7 @@ async def test_explain_shape_through_the_engine(shape, mode, fake, tmp_path):
 
 
 def run_cli(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "switchboard", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "SWITCHBOARD_CONFIG": str(workdir / "config.toml")},
-        cwd=workdir,
-        timeout=60,
-    )
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
+    return switchboard(*args, cwd=workdir, env={"SWITCHBOARD_CONFIG": str(workdir / "config.toml")})
 
 
 def cli_workdir(tmp_path: Path, fake: FakeProvider, mode: str, name: str, text: str) -> Path:

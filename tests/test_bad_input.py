@@ -151,6 +151,7 @@ def utf16_position(text: str, offset: int) -> types.Position:
 EDITS = st.lists(st.tuples(st.integers(0, 400), st.integers(0, 40), TEXT), min_size=1, max_size=6)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -311,6 +312,7 @@ def test_requests_after_shutdown_get_an_error(raw):
     assert "error" in after
 
 
+@pytest.mark.slow
 def test_a_20_mb_document_with_nul_bytes_is_served(raw, fake):
     fake.default("fast", Reply("```python\nvalue = 2\n```"))
     line = "value = 1  # \x00 é 😀\r\n"
@@ -370,6 +372,7 @@ def test_a_20_mb_document_with_nul_bytes_is_served(raw, fake):
 # -- hostile or broken model output ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "answer",
     [
@@ -407,6 +410,7 @@ async def test_a_broken_fix_never_reaches_the_buffer(tmp_path, fake, answer):
     assert "no model gave a usable answer" in message.message
 
 
+@pytest.mark.slow
 async def test_review_findings_with_wrong_types_or_lines_past_the_end_are_dropped(tmp_path, fake):
     fake.default(
         "strong",

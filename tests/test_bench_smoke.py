@@ -17,6 +17,9 @@ pytest.importorskip("matplotlib", reason="the bench dependency group is not inst
 from bench import __main__ as bench
 from bench import report
 
+# Not in the inner loop (`pytest -m "not slow"`): every benchmark section, once.
+pytestmark = pytest.mark.slow
+
 
 async def test_every_section_runs_and_reports(tmp_path: Path) -> None:
     results = await bench.run("smoke", with_litellm=False, log=lambda _: None)

@@ -67,7 +67,7 @@ async def test_prices_from_the_provider_listing_are_used_in_cost_figures(tmp_pat
         assert answer.usage is not None
         expected = (answer.usage.prompt_tokens * 2.0 + answer.usage.completion_tokens * 8.0) / 1e6
         assert answer.cost_usd == pytest.approx(expected)
-        row = next(m for m in e.stats()["models"] if m["model"] == "paid")
+        row = next(m for m in e.stats().to_json()["models"] if m["model"] == "paid")
         assert row["cost_usd"] == pytest.approx(expected, abs=1e-6)
         assert row["price_per_mtok"]["source"] == "provider listing"
     finally:
@@ -187,7 +187,7 @@ async def test_a_daily_budget_reached_mid_session_moves_to_the_free_model_then_t
             await e.review(source(tmp_path, "x = 1\n", name="b.py"))
         assert "budget is reached" in str(failed.value)
         assert len(fake.requests_for("paid")) == spent_paid  # nothing more was spent
-        assert e.stats()["budget"]["state"] == "reached"
+        assert e.stats().to_json()["budget"]["state"] == "reached"
     finally:
         await e.aclose()
     # Spend is kept across restarts.

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
 from tests.fake_provider import RateLimited, Reply, ServerError, unused_tcp_port
-from tests.support import config_dict, toml
+from tests.support import CODE, FIXED, assert_stats_report, config_dict, switchboard, toml
 
-CODE = "def add(a, b):\n    return a - b\n\n\nprint(add(1, 2))\n"
-FIXED = "```python\ndef add(a, b):\n    return a + b\n```"
 REVIEW = json.dumps(
     {
         "findings": [
@@ -54,24 +50,14 @@ def run(
     workspace: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     environ = {
-        **os.environ,
         "SWITCHBOARD_CONFIG": str(workspace / "config.toml"),
         "KEY_KEYED_Q": SECRET_KEY,
         **(env or {}),
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "switchboard", *args],
-        capture_output=True,
-        text=True,
-        env=environ,
-        cwd=workspace,
-        timeout=60,
-    )
-    assert "Traceback" not in result.stderr, result.stderr
-    assert SECRET_KEY not in result.stdout + result.stderr
-    return result
+    return switchboard(*args, cwd=workspace, env=environ, never_shows=(SECRET_KEY,))
 
 
+@pytest.mark.slow
 def test_fix_prints_a_unified_diff(workspace, fake):
     fake.default("fast", Reply(FIXED))
     result = run(workspace, "fix", "calc.py", "--line", "1", "--end-line", "2")
@@ -82,6 +68,7 @@ def test_fix_prints_a_unified_diff(workspace, fake):
     assert (workspace / "calc.py").read_text() == CODE  # not applied without --apply
 
 
+@pytest.mark.slow
 def test_fix_apply_writes_the_file(workspace, fake):
     fake.default("fast", Reply(FIXED))
     result = run(workspace, "fix", "calc.py", "--line", "1", "--end-line", "2", "--apply")
@@ -89,6 +76,7 @@ def test_fix_apply_writes_the_file(workspace, fake):
     assert (workspace / "calc.py").read_text() == CODE.replace("a - b", "a + b")
 
 
+@pytest.mark.slow
 def test_fix_json_when_the_primary_is_rate_limited(workspace, fake):
     fake.default("fast", RateLimited(retry_after=30))
     fake.default("backup", Reply(FIXED))
@@ -109,6 +97,7 @@ def test_fix_json_when_the_primary_is_rate_limited(workspace, fake):
     assert "wrong operator" in fake.requests_for("fast")[0].prompt_text
 
 
+@pytest.mark.slow
 def test_everything_down_and_nothing_cached_exits_3_with_one_sentence(workspace, fake):
     fake.default("fast", ServerError(503))
     fake.default("backup", ServerError(500))
@@ -163,6 +152,7 @@ def test_review_prints_findings_and_json(workspace, fake):
     assert fake.requests_for("strong")[0].json["response_format"] == {"type": "json_object"}
 
 
+@pytest.mark.slow
 def test_stats_shows_per_model_figures(workspace, fake):
     fake.default("fast", Reply(FIXED, prompt_tokens=100, completion_tokens=20))
     run(workspace, "fix", "calc.py", "--line", "1", "--end-line", "2")
@@ -170,6 +160,7 @@ def test_stats_shows_per_model_figures(workspace, fake):
     assert human.returncode == 0
     assert "fast" in human.stdout and "p50 ms" in human.stdout
     data = json.loads(run(workspace, "stats", "--json").stdout)
+    assert_stats_report(data)
     fast = next(m for m in data["models"] if m["model"] == "fast")
     assert fast["requests"] == 1 and fast["prompt_tokens"] == 100
     assert fast["cost_usd"] == pytest.approx((100 * 0.5 + 20 * 1.5) / 1e6)
@@ -219,6 +210,7 @@ def test_excluded_files_are_refused_before_anything_is_sent(workspace, fake):
     assert fake.requests == []
 
 
+@pytest.mark.slow
 def test_a_refused_connection_everywhere_exits_3(workspace, tmp_path):
     dead = f"http://127.0.0.1:{unused_tcp_port()}/v1"
     raw = config_dict(tmp_path, {"d": dead}, {"m": {"provider": "d"}}, {"fix": ["m"]})
@@ -230,6 +222,7 @@ def test_a_refused_connection_everywhere_exits_3(workspace, tmp_path):
     assert "m: unreachable" in result.stderr
 
 
+@pytest.mark.slow
 def test_an_unusable_cache_path_costs_the_cache_not_the_answer(workspace, fake):
     fake.default("fast", Reply(FIXED))
     (workspace / "not-a-folder").write_text("a file where the cache's folder should be")

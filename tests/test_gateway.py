@@ -8,8 +8,7 @@ import time
 
 import pytest
 
-from switchboard.engine import Engine
-from switchboard.gateway import CacheState, Gateway, NoAnswer, Outcome
+from switchboard.gateway import CacheState, NoAnswer, Outcome
 from switchboard.tasks import Source
 from tests.fake_provider import (
     AuthError,
@@ -30,10 +29,7 @@ from tests.fake_provider import (
     blackhole,
     unused_tcp_port,
 )
-from tests.support import make_config
-
-CODE = "def add(a, b):\n    return a - b\n\n\nprint(add(1, 2))\n"
-FIXED = "```python\ndef add(a, b):\n    return a + b\n```"
+from tests.support import CODE, FIXED, make_config
 
 
 def outcomes(result):
@@ -48,7 +44,7 @@ def source(tmp_path):
 
 
 @pytest.fixture
-def engine_for(tmp_path):
+def engine_for(tmp_path, engines):
     """engine_for(fake, models, routes, **sections) -> an Engine on the fake provider."""
 
     def build(fake, models=None, routes=None, environ=None, providers=None, **sections):
@@ -68,7 +64,7 @@ def engine_for(tmp_path):
             environ=environ,
             **sections,
         )
-        return Engine(config, Gateway.create(config, environ=environ or {}))
+        return engines(config, environ)
 
     return build
 
@@ -423,9 +419,9 @@ async def test_an_answer_cut_at_the_token_limit_escalates_without_blaming_the_pr
     for i in range(3):
         answer = await engine.fix(source, 1, 1, message=f"m{i}")
         assert outcomes(answer) == [("fast", "cut_off"), ("backup", "ok")]
-    assert engine.gateway.provider_health()["p"]["state"] == "ok"
+    assert engine.gateway.provider_health()["p"].state == "ok"
     # Counted apart from unusable answers, so stats show why the model never answers.
-    [fast] = [m for m in engine.stats()["models"] if m["model"] == "fast"]
+    [fast] = [m for m in engine.stats().to_json()["models"] if m["model"] == "fast"]
     assert fast["failures_by_kind"] == {"cut_off": 3}
 
 
@@ -602,7 +598,7 @@ async def test_usage_is_counted_per_model_with_cost(fake, engine_for, source):
     answer = await engine.fix(source, 1, 1)
     assert answer.cost_usd == pytest.approx((1000 * 1.0 + 200 * 5.0) / 1e6)
     await engine.fix(source, 1, 1)  # fresh cache hit
-    stats = {m["model"]: m for m in engine.stats()["models"]}
+    stats = {m["model"]: m for m in engine.stats().to_json()["models"]}
     assert stats["fast"]["failures_by_kind"] == {"rate_limited": 1}
     assert stats["backup"]["requests"] == 1
     assert stats["backup"]["prompt_tokens"] == 1000

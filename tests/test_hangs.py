@@ -12,9 +12,6 @@ These tests take the default timeouts' own time (about ten seconds each): they a
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -28,12 +25,11 @@ from switchboard.gateway import Gateway
 from switchboard.tasks import Source
 from tests.fake_provider import Drip, FakeProvider, Hang, HangAfterHeaders, Reply, StallStream
 from tests.lsp_support import apply_text_edits, edits_of, start_session, stop_session
-from tests.support import config_dict, toml
+from tests.support import CODE, FIXED_CODE, config_dict, switchboard, toml
 
 pytestmark = pytest.mark.slow
 
-CODE = "def add(a, b):\n    return a - b\n\n\nprint(add(1, 2))\n"
-FIXED = CODE.replace("a - b", "a + b")
+FIXED = FIXED_CODE
 ANSWER = "```python\n    return a + b\n```"
 DEADLINE_S = TasksConfig().fix.deadline_s
 SHARE = TaskConfig().attempt_share
@@ -73,13 +69,10 @@ def test_cli_fix_survives_a_hanging_first_provider_with_the_defaults(fault, fake
     (tmp_path / "config.toml").write_text(toml(default_config(tmp_path, fake)))
     (tmp_path / "calc.py").write_text(CODE)
     started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "switchboard", "fix", "calc.py", "--line", "2", "--apply", "--json"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "SWITCHBOARD_CONFIG": str(tmp_path / "config.toml")},
+    result = switchboard(
+        *("fix", "calc.py", "--line", "2", "--apply", "--json"),
         cwd=tmp_path,
-        timeout=60,
+        env={"SWITCHBOARD_CONFIG": str(tmp_path / "config.toml")},
     )
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr

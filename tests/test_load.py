@@ -12,11 +12,14 @@ import threading
 import time
 from pathlib import Path
 
-import pytest_asyncio
+import pytest
 from lsprotocol import types
 
 from tests.fake_provider import Echo, FakeProvider, RecordedRequest
 from tests.lsp_support import Session, start_session, stop_session, write_config
+
+# Not in the inner loop (`pytest -m "not slow"`): load and soak: 10,000 requests, a killed server.
+pytestmark = pytest.mark.slow
 
 DOC = "".join(f"def f{i}(x):\n    return x * {i}\n\n" for i in range(4000))
 
@@ -67,15 +70,11 @@ class ConnectionWatch:
         return self.peak
 
 
-@pytest_asyncio.fixture
-async def loaded(tmp_path, fake):
+@pytest.fixture
+async def loaded(tmp_path, fake, lsp):
     fake.default(None, Echo(answer, delay=0.05))
     config = write_config(tmp_path, fake.base_url)
-    session = await start_session(
-        tmp_path, config, configuration={"hover": {"delayMs": 0, "maxPerMinute": 100000}}
-    )
-    yield session
-    await stop_session(session)
+    return await lsp(config, configuration={"hover": {"delayMs": 0, "maxPerMinute": 100000}})
 
 
 def range_at(line: int) -> types.Range:

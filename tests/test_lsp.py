@@ -6,7 +6,6 @@ import asyncio
 import copy
 
 import pytest
-import pytest_asyncio
 from lsprotocol import types
 from pytest_lsp import client_capabilities
 
@@ -18,9 +17,7 @@ from tests.lsp_support import (
     stop_session,
     write_config,
 )
-
-CODE = "def add(a, b):\n    return a - b\n\n\nprint(add(1, 2))\n"
-FIXED = "```python\ndef add(a, b):\n    return a + b\n```"
+from tests.support import CODE, FIXED, assert_stats_report
 
 
 def rng(sl: int, sc: int, el: int, ec: int) -> types.Range:
@@ -35,20 +32,16 @@ def diagnostic(
     return types.Diagnostic(range=rng(line, 4, line, 16), message=message, source=source)
 
 
-@pytest_asyncio.fixture
-async def start(tmp_path, fake):
+@pytest.fixture
+def start(tmp_path, fake, lsp):
     """start(**options) -> a Session with a server whose user config points at the fake."""
-    sessions = []
 
     async def launch(config_sections=None, **options):
-        config = write_config(tmp_path, fake.base_url, **(config_sections or {}))
-        session = await start_session(tmp_path, config, **options)
-        sessions.append(session)
-        return session
+        return await lsp(
+            write_config(tmp_path, fake.base_url, **(config_sections or {})), **options
+        )
 
-    yield launch
-    for session in sessions:
-        await stop_session(session)
+    return launch
 
 
 async def test_capabilities(start):
@@ -67,6 +60,7 @@ async def test_capabilities(start):
     assert caps.position_encoding == "utf-16"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("offered", "chosen"),
     [
@@ -82,6 +76,7 @@ async def test_position_encoding_is_utf16_unless_utf8_is_offered(start, offered,
     assert session.result.capabilities.position_encoding == chosen
 
 
+@pytest.mark.slow
 async def test_listing_is_instant_and_never_asks_a_model(start, fake):
     session = await start()
     text = "".join(f"value_{i} = {i} - 1\n" for i in range(10_000))
@@ -190,6 +185,7 @@ async def test_hover_explains_with_a_footer_naming_the_model_and_cache(start, fa
     assert len(fake.requests) == 1
 
 
+@pytest.mark.slow
 async def test_hover_can_be_switched_off_or_kept_to_the_cache(start, fake):
     fake.default("fast", Reply("explained"))
     off = await start(initialization_options={"hover": {"enabled": False}})
@@ -225,6 +221,7 @@ async def test_cancelling_a_slow_hover_closes_the_provider_request(start, fake):
     await session.wait_for(lambda: session.status and session.status[-1]["state"] == "idle")
 
 
+@pytest.mark.slow
 async def test_a_cancelled_hover_does_not_stop_the_status_of_a_running_review(start, fake):
     fake.default("fast", Hang())
     fake.default("strong", Reply('{"findings": [{"line": 2, "message": "subtracts"}]}', delay=1.0))
@@ -251,6 +248,7 @@ async def test_a_cancelled_hover_does_not_stop_the_status_of_a_running_review(st
     await session.wait_for(lambda: session.status[-1]["state"] == "idle")
 
 
+@pytest.mark.slow
 async def test_hovers_cancelled_while_waiting_cost_no_budget(start, fake):
     fake.default("fast", Reply("explained"))
     session = await start(configuration={"hover": {"delayMs": 300, "maxPerMinute": 2}})
@@ -300,6 +298,7 @@ async def test_a_failure_with_providers_up_does_not_hide_the_next_outage(start, 
     assert "fast: server error; backup: server error" in session.client.messages[1].message
 
 
+@pytest.mark.slow
 async def test_a_client_that_never_sends_its_settings_is_waited_for_once(tmp_path, fake):
     fake.default("fast", Reply("explained"))
     never = asyncio.Event()
@@ -326,6 +325,7 @@ async def test_a_client_that_never_sends_its_settings_is_waited_for_once(tmp_pat
         await stop_session(session)
 
 
+@pytest.mark.slow
 async def test_review_reports_progress_and_publishes_diagnostics_with_fixes(start, fake):
     fake.default(
         "strong",
@@ -418,6 +418,7 @@ async def resolve_while_editing(
     return await pending
 
 
+@pytest.mark.slow
 async def test_a_document_edited_during_resolve_never_gets_a_misplaced_edit(start, fake):
     fake.default("fast", Reply(FIXED, delay=0.5))
     session = await start()
@@ -443,6 +444,7 @@ async def test_a_document_edited_during_resolve_never_gets_a_misplaced_edit(star
 TWINS = "def add(a, b):\n    return a - b\n\n\ndef sub(a, b):\n    return a - b\n"
 
 
+@pytest.mark.slow
 async def test_an_answer_never_lands_on_a_look_alike_line(start, fake):
     # add() and sub() share the line `    return a - b`. The user rewrites add()'s copy while
     # the model answers: the fix must not move to sub()'s copy.
@@ -456,6 +458,7 @@ async def test_an_answer_never_lands_on_a_look_alike_line(start, fake):
     await session.wait_for(lambda: any("changed" in m.message for m in session.client.messages))
 
 
+@pytest.mark.slow
 async def test_an_action_listed_before_an_edit_follows_its_own_lines(start, fake):
     fake.default("fast", Reply("```python\n    return a + b\n```"))
     session = await start()
@@ -479,6 +482,7 @@ async def test_an_action_listed_before_an_edit_follows_its_own_lines(start, fake
     )
 
 
+@pytest.mark.slow
 async def test_a_finding_whose_lines_changed_during_the_review_is_dropped(start, fake):
     fake.default(
         "strong",
@@ -523,6 +527,7 @@ async def test_inserting_whole_lines_next_to_a_finding_keeps_it(start, fake):
     assert len(session.client.diagnostics[uri]) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
 async def test_offsets_are_right_for_non_ascii_text_in_either_encoding(start, fake, encoding):
     text = "s = '😀 é\t'  # émoji\r\ndef f():\r\n    return s  +  1\r\n"
@@ -547,6 +552,7 @@ async def test_offsets_are_right_for_non_ascii_text_in_either_encoding(start, fa
     assert edits[0].range.start.character == expected_column
 
 
+@pytest.mark.slow
 async def test_a_client_that_never_answers_progress_creation_still_gets_its_review(start, fake):
     fake.default("strong", Reply('{"findings": [{"line": 1, "message": "hmm"}]}'))
     session = await start()
@@ -566,6 +572,7 @@ async def test_a_client_that_never_answers_progress_creation_still_gets_its_revi
             pending.cancel()
 
 
+@pytest.mark.slow
 async def test_stats_and_clear_cache_commands(start, fake):
     fake.default("fast", Reply(FIXED, prompt_tokens=50, completion_tokens=5))
     session = await start()
@@ -573,6 +580,7 @@ async def test_stats_and_clear_cache_commands(start, fake):
     fix = await session.quick_fix(uri, diagnostic(1))
     await session.client.code_action_resolve_async(fix)
     stats = await session.command("switchboard.stats")
+    assert_stats_report(stats)
     [fast] = [m for m in stats["models"] if m["model"] == "fast"]
     assert fast["requests"] == 1 and fast["prompt_tokens"] == 50
     assert stats["cache"]["entries"] == 1
@@ -605,6 +613,7 @@ async def test_excluded_files_get_no_actions_and_no_hover(start, fake):
     assert fake.requests == []
 
 
+@pytest.mark.slow
 async def test_an_editor_that_refuses_the_edit_gets_false_not_an_error(start, fake):
     fake.default("fast", Reply(FIXED))
     caps = copy.deepcopy(client_capabilities("visual-studio-code"))
@@ -620,6 +629,7 @@ async def test_an_editor_that_refuses_the_edit_gets_false_not_an_error(start, fa
     assert await session.command(fix.command.command, *fix.command.arguments) is False
 
 
+@pytest.mark.slow
 async def test_a_hover_from_the_cache_says_so_in_the_status(start, fake):
     fake.default("fast", Reply("explained"))
     session = await start(configuration={"hover": {"delayMs": 0}})
@@ -629,6 +639,7 @@ async def test_a_hover_from_the_cache_says_so_in_the_status(start, fake):
     await session.wait_for(lambda: any(s.get("state") == "cached" for s in session.status))
 
 
+@pytest.mark.slow
 async def test_reviews_of_the_same_text_share_one_run_and_older_ones_are_superseded(start, fake):
     fake.default("strong", Reply('{"findings": []}', delay=0.5))
     session = await start()

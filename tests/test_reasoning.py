@@ -13,8 +13,6 @@ import json
 import pytest
 
 from switchboard.config import ConfigError
-from switchboard.engine import Engine
-from switchboard.gateway import Gateway
 from switchboard.gateway.outcomes import AnswerCutOff, BadResponse, OnlyReasoning
 from switchboard.gateway.reasoning import split_reasoning
 from switchboard.gateway.wire import StreamAssembler, parse_completion
@@ -111,9 +109,7 @@ def test_a_stream_split_at_every_character_is_read_whole():
 
 
 @pytest.fixture
-def engine_for(tmp_path):
-    engines: list[Engine] = []
-
+def engine_for(tmp_path, engines):
     def build(fake, **models):
         config = make_config(
             tmp_path,
@@ -125,13 +121,9 @@ def engine_for(tmp_path):
             {route: ["fast", "backup"] for route in ("fix", "explain", "review")},
             tasks={"explain": {"hedge": False}},
         )
-        engine = Engine(config, Gateway.create(config, environ={}))
-        engines.append(engine)
-        return engine
+        return engines(config)
 
-    yield build
-    for engine in engines:
-        engine.gateway.usage.close()
+    return build
 
 
 @pytest.fixture(autouse=True)
@@ -175,7 +167,7 @@ async def test_only_reasoning_falls_back_without_blaming_the_provider(
         ("backup", "ok"),
     ]
     assert "reasoned but gave no answer" in answer.attempts[0].detail
-    assert health["p"]["state"] == "ok"
+    assert health["p"].state == "ok"
 
 
 async def test_a_reasoning_model_gets_room_to_think_and_the_least_effort_for_quick_tasks(

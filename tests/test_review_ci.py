@@ -156,6 +156,7 @@ def test_diff_reports_findings_on_changed_lines_and_skips_what_is_not_code(repo,
     assert "] new.py: 1 finding" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_rerun_on_the_same_commit_is_answered_from_the_cache(repo, fake):
     fake.default(None, Echo(by_file))
     first = run(repo, "review", "--diff", "main", "--json")
@@ -229,6 +230,7 @@ def test_workflow_command_properties_escape_colons_commas_and_newlines():
     assert line == "::notice file=a%2Cb%3Ac.py,line=3,title=x%3A y::50%25 done%0D%0Anext"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "code"),
     [

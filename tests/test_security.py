@@ -7,8 +7,6 @@ import asyncio
 import json
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 import pytest_asyncio
@@ -16,7 +14,7 @@ from lsprotocol import types
 
 from tests.fake_provider import Echo, FakeProvider, RecordedRequest, Reply, Status
 from tests.lsp_support import apply_text_edits, edits_of, start_session, stop_session
-from tests.support import config_dict, toml
+from tests.support import config_dict, switchboard, toml
 
 KEY_P = "sk-live-PPPPPPPP-0123456789abcdef"
 KEY_Q = "sk-live-QQQQQQQQ-fedcba9876543210"
@@ -80,6 +78,7 @@ def leaked(text: str) -> list[str]:
     return [key for key in (KEY_P, KEY_Q) if key in text]
 
 
+@pytest.mark.slow
 def test_no_key_in_any_cli_output_log_or_file_even_at_debug_level(two_providers, tmp_path):
     p, q = two_providers
     # A provider that quotes the rejected key back in its error body.
@@ -89,7 +88,7 @@ def test_no_key_in_any_cli_output_log_or_file_even_at_debug_level(two_providers,
     q.default("backup", Reply(FIXED))
     config = keyed_config(tmp_path, p.base_url, q.base_url)
     (tmp_path / "calc.py").write_text(CODE)
-    env = {**os.environ, **KEY_ENV, "SWITCHBOARD_CONFIG": str(config)}
+    env = {**KEY_ENV, "SWITCHBOARD_CONFIG": str(config)}
     outputs = []
     for args in (
         ["-vv", "fix", "calc.py", "--line", "2", "--json"],
@@ -99,14 +98,7 @@ def test_no_key_in_any_cli_output_log_or_file_even_at_debug_level(two_providers,
         ["-vv", "stats"],
         ["-vv", "config", "check"],
     ):
-        result = subprocess.run(
-            [sys.executable, "-m", "switchboard", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=tmp_path,
-            timeout=60,
-        )
+        result = switchboard(*args, cwd=tmp_path, env=env)
         outputs.append(result.stdout + result.stderr)
     everything = "\n".join(outputs)
     assert "rejected the API key" in everything  # the user was told…
@@ -263,17 +255,13 @@ def test_plain_http_to_a_remote_host_is_refused_unless_the_user_allows_it(tmp_pa
         raw["providers"]["remote"]["allow_insecure_http"] = allow
         path = tmp_path / "c.toml"
         path.write_text(toml(raw))
-        result = subprocess.run(
-            [sys.executable, "-m", "switchboard", "--config", str(path), "config", "check"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = switchboard("--config", str(path), "config", "check", cwd=tmp_path)
         assert result.returncode == expected, result.stderr
         if not allow:
             assert "providers.remote.base_url" in result.stderr and "plain http" in result.stderr
 
 
+@pytest.mark.slow
 async def test_excluded_files_get_nothing_and_send_nothing(fake, tmp_path):
     fake.default(None, Reply(FIXED))
     config = keyed_config(tmp_path, fake.base_url, fake.base_url)
@@ -301,6 +289,7 @@ async def test_excluded_files_get_nothing_and_send_nothing(fake, tmp_path):
         await stop_session(session)
 
 
+@pytest.mark.slow
 async def test_secrets_go_out_as_placeholders_and_come_back_in_the_edit(fake, tmp_path):
     fake.default("fast", Echo(tweak_target))
     config = keyed_config(tmp_path, fake.base_url, fake.base_url)
@@ -359,29 +348,17 @@ async def test_hovering_a_secret_never_sends_it(fake, tmp_path):
     assert "Explain `TOKEN` on line 4" in sent[-1]
 
 
+@pytest.mark.slow
 def test_the_cli_redacts_too_and_restores_on_apply(fake, tmp_path):
     fake.default("fast", Echo(tweak_target))
     config = keyed_config(tmp_path, fake.base_url, fake.base_url)
     target = tmp_path / "aws.py"
     target.write_text(SECRET_CODE)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "switchboard",
-            "fix",
-            "aws.py",
-            "--line",
-            "3",
-            "--end-line",
-            str(SECRET_CODE.count("\n")),
-            "--apply",
-        ],
-        capture_output=True,
-        text=True,
+    last = str(SECRET_CODE.count("\n"))
+    result = switchboard(
+        *("fix", "aws.py", "--line", "3", "--end-line", last, "--apply"),
         cwd=tmp_path,
-        timeout=60,
-        env={**os.environ, **KEY_ENV, "SWITCHBOARD_CONFIG": str(config)},
+        env={**KEY_ENV, "SWITCHBOARD_CONFIG": str(config)},
     )
     assert result.returncode == 0, result.stderr
     assert [s for s in SECRETS if s in fake.requests[0].body.decode()] == []

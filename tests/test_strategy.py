@@ -127,12 +127,12 @@ async def test_a_latency_ordered_route_follows_the_fastest_model_and_back(tmp_pa
         fake.default("b", Reply(FIXED, delay=0.05))
         await on("only_b")
         assert await fix_goes_to() == "a"
-        assert engine.stats()["route_orders"]["fix"]["order"] == ["a", "b"]
+        assert engine.stats().to_json()["route_orders"]["fix"]["order"] == ["a", "b"]
 
         fake.default("a", Reply(FIXED, delay=0.15))  # a slows down
         await on("only_a")
         assert await fix_goes_to() == "b"
-        order = engine.stats()["route_orders"]["fix"]
+        order = engine.stats().to_json()["route_orders"]["fix"]
         assert order["order"] == ["b", "a"] and order["strategy"] == "latency"
         assert order["why"].startswith("b: p50 5") and "a: p50 15" in order["why"]
 
@@ -155,7 +155,7 @@ async def test_a_price_ordered_route_sends_to_the_cheapest_healthy_model(tmp_pat
     try:
         for name in models:
             fake.default(name, Reply(FIXED))
-        assert engine.stats()["route_orders"]["fix"]["order"] == ["cheap", "mid", "dear"]
+        assert engine.stats().to_json()["route_orders"]["fix"]["order"] == ["cheap", "mid", "dear"]
         answer = await engine.fix(source, 1, 1)
         assert answer.model == "cheap"
         assert [r.model for r in fake.requests] == ["cheap"]
@@ -177,7 +177,7 @@ async def test_a_listed_route_is_unchanged(tmp_path, fake):
     try:
         fake.default("a", Reply(FIXED))
         assert (await engine.fix(Source(CODE, str(tmp_path / "c.py")), 1, 1)).model == "a"
-        assert engine.stats()["route_orders"] == {}
+        assert engine.stats().to_json()["route_orders"] == {}
     finally:
         await engine.aclose()
 

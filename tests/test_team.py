@@ -19,7 +19,6 @@ from switchboard.gateway import (
     Ask,
     CacheEntry,
     CacheState,
-    Gateway,
     Message,
     NoAnswer,
     Prompt,
@@ -37,10 +36,11 @@ from tests.fake_provider import (
 )
 from tests.latency_proxy import LatencyProxy
 from tests.redis_server import RedisServer, require_redis_server
-from tests.support import config_dict, make_config
+from tests.support import CODE, FIXED, config_dict, make_config
 
-CODE = "def add(a, b):\n    return a - b\n\n\nprint(add(1, 2))\n"
-FIXED = "```python\ndef add(a, b):\n    return a + b\n```"
+# Not in the inner loop (`pytest -m "not slow"`): a real redis-server per test.
+pytestmark = pytest.mark.slow
+
 UNREACHABLE = "is unreachable"
 
 
@@ -71,9 +71,8 @@ async def raw(server):
 
 
 @pytest.fixture
-async def member(tmp_path, fake, server):
+def member(tmp_path, fake, server, engines):
     """member(name, **sections) -> an Engine with its own local files, on the shared Redis."""
-    engines: list[Engine] = []
 
     def build(name: str, *, models=None, url=None, cache=None, **sections) -> Engine:
         models = models or {"fast": {"provider": "p"}, "backup": {"provider": "q"}}
@@ -87,13 +86,9 @@ async def member(tmp_path, fake, server):
             directory, {"p": fake.base_url, "q": fake.base_url}, models, routes, cache=team,
             **sections,
         )  # fmt: skip
-        engine = Engine(config, Gateway.create(config, environ={}))
-        engines.append(engine)
-        return engine
+        return engines(config)
 
-    yield build
-    for engine in engines:
-        await engine.aclose()
+    return build
 
 
 async def settle(*engines: Engine) -> None:
@@ -300,9 +295,10 @@ async def test_a_cooldown_seen_by_one_member_is_honoured_by_the_other(fake, memb
     assert outcomes(second) == [("fast", "skipped_open_breaker"), ("backup", "ok")]
     assert len(fake.requests_for("fast")) == 1
     health = bob.gateway.provider_health()["p"]
-    assert health["state"] == "cooling_down" and 25 < health["team_cooling_for_s"] <= 30
+    assert health.state == "cooling_down"
+    assert health.team_cooling_for_s is not None and 25 < health.team_cooling_for_s <= 30
     team = await bob.team_stats()
-    assert team["providers"]["p"]["state"] == "cooling_down"
+    assert team is not None and team.providers["p"].state == "cooling_down"
 
 
 async def test_a_teammates_success_ends_a_breaker_cooldown(fake, member, source):
@@ -355,9 +351,11 @@ async def test_usage_adds_up_across_the_team(fake, member, source):
     fake.default("backup", Reply(FIXED))
     await bob.fix(source, 1, 1, message="b")
     await bob.fix(source, 1, 1, message="a")  # alice's answer, from the team cache
-    local = {m["model"]: m for m in bob.stats()["models"]}  # also hands bob's figures over
+    local = {m["model"]: m for m in bob.stats().to_json()["models"]}  # hands bob's figures over
     await settle(bob)
-    team = {m["model"]: m for m in (await alice.team_stats())["models"]}
+    report = await alice.team_stats()
+    assert report is not None
+    team = {m["model"]: m for m in report.to_json()["models"]}
     assert local["fast"]["requests"] == 1  # bob's own
     assert team["fast"]["requests"] == 2
     assert team["fast"]["ok"] == 1

@@ -4,19 +4,18 @@ Redis between them."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.fake_provider import Reply, ServerError, unused_tcp_port
 from tests.redis_server import RedisServer
-from tests.support import config_dict, toml
+from tests.support import CODE, FIXED, assert_stats_report, config_dict, switchboard, toml
 
-CODE = "def add(a, b):\n    return a - b\n\n\nprint(add(1, 2))\n"
-FIXED = "```python\ndef add(a, b):\n    return a + b\n```"
+# Not in the inner loop (`pytest -m "not slow"`): a real redis-server and CLI processes.
+pytestmark = pytest.mark.slow
+
 PASSWORD = "team-secret-5f3a9c"
 
 
@@ -44,21 +43,11 @@ def member(tmp_path: Path, fake, name: str, url: str) -> Path:
 
 
 def run(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "switchboard", *args],
-        capture_output=True,
-        text=True,
-        env={
-            **os.environ,
-            "SWITCHBOARD_CONFIG": str(directory / "config.toml"),
-            "TEAM_REDIS_PASSWORD": PASSWORD,
-        },
-        cwd=directory,
-        timeout=60,
-    )
-    assert "Traceback" not in result.stderr, result.stderr
-    assert PASSWORD not in result.stdout + result.stderr
-    return result
+    environ = {
+        "SWITCHBOARD_CONFIG": str(directory / "config.toml"),
+        "TEAM_REDIS_PASSWORD": PASSWORD,
+    }
+    return switchboard(*args, cwd=directory, env=environ, never_shows=(PASSWORD,))
 
 
 def test_two_processes_share_a_cached_answer_and_their_usage(tmp_path, fake, server):
@@ -83,6 +72,7 @@ def test_two_processes_share_a_cached_answer_and_their_usage(tmp_path, fake, ser
     stats = run(bob, "stats", "--team", "--json")
     assert stats.returncode == 0, stats.stderr
     team = json.loads(stats.stdout)
+    assert_stats_report(team)
     figures = {m["model"]: m for m in team["models"]}
     assert figures["fast"]["requests"] == 1
     assert figures["fast"]["cache_hits"]["fresh"] == 1

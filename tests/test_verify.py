@@ -70,7 +70,7 @@ async def fix_with(tmp_path, fake, root: Path, name: str, target: Target, **sect
         answer = await engine.ask(
             engine.fix_ask(source, target.line, target.end_line, target.message, target=target)
         )
-        return answer, engine.stats()
+        return answer, engine.stats().to_json()  # what `stats --json` prints
     finally:
         await engine.aclose()
 
@@ -112,6 +112,7 @@ TYPED = "def double(value: int) -> int:\n    return str(value * 2)\n"
 TYPED_FIXED = "def double(value: int) -> int:\n    return value * 2\n"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("tool", "source", "code", "message"),
     [
@@ -203,6 +204,7 @@ async def test_a_missing_checker_is_skipped_and_the_fix_is_not_verified(fake, tm
     assert fast["edits"]["not_verified"] == 1
 
 
+@pytest.mark.slow
 async def test_a_checker_that_hangs_is_cut_at_its_cap(fake, tmp_path):
     root = project(tmp_path, {"hello.py": HELLO})
     fake.default("fast", Reply(CLEARS_IT))
@@ -263,6 +265,7 @@ def run_fix(root: Path, tmp_path: Path, fake, *args: str) -> subprocess.Complete
     )
 
 
+@pytest.mark.slow
 def test_cli_fix_finds_the_diagnostic_and_verifies_with_ruff(fake, tmp_path):
     root = project(tmp_path, {"hello.py": HELLO})
     fake.default("fast", Reply(LEAVES_IT))
@@ -289,6 +292,7 @@ def test_cli_no_verify_skips_the_checker(fake, tmp_path):
     assert [a["model"] for a in output["attempts"]] == ["fast"]
 
 
+@pytest.mark.slow
 def test_cli_verified_only_writes_nothing_unverified(fake, tmp_path):
     correct = HELLO_FIXED.replace("def greet(name):", "def greet(name: str) -> None:")
     root = project(tmp_path, {"hello.py": correct})
@@ -303,6 +307,7 @@ def test_cli_verified_only_writes_nothing_unverified(fake, tmp_path):
 # -- the language server ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_a_quick_fix_resolve_is_verified_by_ruff(fake, tmp_path):
     fake.default("fast", Reply(LEAVES_IT))
     fake.default("strong", Reply(CLEARS_IT))
@@ -333,6 +338,7 @@ async def test_a_quick_fix_resolve_is_verified_by_ruff(fake, tmp_path):
     }
 
 
+@pytest.mark.slow
 async def test_a_workspace_cannot_define_a_checker(fake, tmp_path):
     marker = tmp_path / "ran"
     evil = [sys.executable, "-c", f"open({str(marker)!r}, 'w')"]

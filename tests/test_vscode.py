@@ -34,6 +34,10 @@ from switchboard.config.workspace import WORKSPACE_SETTINGS
 from switchboard.lsp.settings import EditorSettings
 from tests.fake_provider import RateLimited, Reply
 from tests.lsp_support import write_config
+from tests.support import CODE, FIXED_CODE
+
+# Not in the inner loop (`pytest -m "not slow"`): a real VS Code (code-server and Chromium).
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 E2E = ROOT / "tests" / "vscode"
@@ -42,8 +46,6 @@ VSCE = ROOT / "node_modules" / ".bin" / "vsce"
 SWITCHBOARD = Path(sys.executable).parent / "switchboard"
 ARTIFACTS = ROOT / "artifacts"
 
-CODE = "def add(a, b):\n    return a - b\n\n\nprint(add(1, 2))\n"
-FIXED_CODE = CODE.replace("a - b", "a + b")
 FINDING = "add() subtracts instead of adding"
 REVIEW = json.dumps(
     {

@@ -26,6 +26,8 @@ from .exits import (
     fail,
 )
 from .gateway import Answer, NoAnswer
+from .gateway.prices import Price
+from .gateway.report import ModelRow, StatsReport, TeamHealth
 from .tasks import ExcludedFile, Source
 
 if TYPE_CHECKING:
@@ -239,50 +241,47 @@ async def _team_stats(engine: Engine, *, as_json: bool) -> int:
     from .gateway.team import TeamUnavailable  # the Redis client, only when asked for
 
     try:
-        stats = await engine.team_stats()
+        report = await engine.team_stats()
     except TeamUnavailable as exc:
         return fail(EXIT_ERROR, f"cannot read the team's figures: {exc}.")
-    if stats is None:
+    if report is None:
         return fail(
             EXIT_CONFIG,
             "stats --team needs a shared cache: set [cache] url (or url_env) in your user config.",
         )
-    if as_json:
-        _print_json(stats)
-        return EXIT_OK
-    print(f"Team figures for namespace {stats['namespace']} at {stats['redis']}\n")
-    _print_models(stats["models"])
-    cache = stats.get("cache")
-    if cache:
-        print(f"\nteam cache: {cache['entries']} entries, {cache['bytes'] / 1024:.0f} KiB")
-    for name, health in stats["providers"].items():
-        if health["state"] == "cooling_down":
-            print(
-                f"provider {name}: cooling down for the team, {health['cooling_for_s']:.0f} s "
-                f"left ({health['outcome']})"
-            )
-    return EXIT_OK
+    return _print_stats(report, as_json=as_json)
 
 
-def _print_stats(stats: dict[str, Any], *, as_json: bool) -> int:
+def _print_stats(report: StatsReport, *, as_json: bool) -> int:
     if as_json:
-        _print_json(stats)
+        _print_json(report.to_json())
         return EXIT_OK
-    _print_models(stats["models"])
-    cache = stats.get("cache")
-    if cache:
-        print(f"\ncache: {cache['entries']} entries, {cache['bytes'] / 1024:.0f} KiB")
-    for route, order in (stats.get("route_orders") or {}).items():
+    team = report.team
+    if team is not None:
+        print(f"Team figures for namespace {team.namespace} at {team.redis}\n")
+    _print_models(report.models)
+    cache = report.cache
+    if cache is not None:
+        label = "team cache" if team is not None else "cache"
+        print(f"\n{label}: {cache.entries} entries, {cache.bytes / 1024:.0f} KiB")
+    if team is not None:
+        for name, health in report.providers.items():
+            if isinstance(health, TeamHealth) and health.state == "cooling_down":
+                print(
+                    f"provider {name}: cooling down for the team, {health.cooling_for_s or 0:.0f} "
+                    f"s left ({health.outcome})"
+                )
+    for route, order in (report.route_orders or {}).items():
         print(f"\nroute {route} ({order['strategy']}): {' -> '.join(order['order'])}")
         print(f"  why: {order['why']}")
-    if stats.get("budget"):
+    if report.budget:
         from .models_command import budget_lines
 
-        print("\n" + "\n".join(budget_lines(stats["budget"])))
+        print("\n" + "\n".join(budget_lines(report.budget)))
     return EXIT_OK
 
 
-def _print_models(models: list[dict[str, Any]]) -> None:
+def _print_models(models: Sequence[ModelRow]) -> None:
     if not models:
         print("No requests recorded yet.")
     else:
@@ -302,20 +301,20 @@ def _print_models(models: list[dict[str, Any]]) -> None:
         )
         rows = [
             (
-                m["model"],
-                m["provider"],
-                str(m["requests"]),
-                str(m["ok"]),
-                _percent(m.get("availability")),
-                _failures(m["failures_by_kind"]),
-                _num(m["p50_ms"]),
-                _num(m["p95_ms"]),
-                f"{m['prompt_tokens']}/{m['completion_tokens']}",
-                _money(m["cost_usd"]),
-                _price(m.get("price_per_mtok")),
-                f"{m['cache_hits']['fresh']}/{m['cache_hits']['stale']}",
+                row.figures.model,
+                row.figures.provider,
+                str(row.figures.requests),
+                str(row.figures.ok),
+                _percent(row.availability),
+                _failures(row.figures.failures),
+                _num(row.p50_ms),
+                _num(row.p95_ms),
+                f"{row.figures.prompt_tokens}/{row.figures.completion_tokens}",
+                _money(row.cost_usd),
+                _price(row.price),
+                f"{row.figures.cache_fresh}/{row.figures.cache_stale}",
             )
-            for m in models
+            for row in models
         ]
         print(_table(header, rows))
 
@@ -329,18 +328,20 @@ def _percent(ratio: float | None) -> str:
     return "-" if ratio is None else f"{ratio * 100:.0f}%"
 
 
-def _price(price: dict[str, Any] | None) -> str:
+def _price(price: Price | None) -> str:
     """USD per million tokens in and out, and where that came from ('-' where unknown)."""
-    if not price or price.get("input") is None or price.get("output") is None:
-        return "-" + (f" ({price['source']})" if price and price.get("source") else "")
-    where = f" ({price['source']})" if price.get("source") else ""
-    return f"{price['input']:g}/{price['output']:g}{where}"
+    if price is None:
+        return "-"
+    where = f" ({price.source.value})"
+    if not price.known:
+        return "-" + where
+    return f"{price.input_per_mtok:g}/{price.output_per_mtok:g}{where}"
 
 
 def _failures(kinds: dict[str, int]) -> str:
     if not kinds:
         return "0"
-    return ", ".join(f"{n} {kind}" for kind, n in kinds.items())
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
 
 
 def _num(value: float | None) -> str:

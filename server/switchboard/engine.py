@@ -9,12 +9,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from .config import Config
 from .gateway import Answer, Ask, Attempt, Gateway, ModelStats, NoAnswer, Outcome
 from .gateway.estimate import Estimate
 from .gateway.policy import estimate_tokens, fits, models_that_fit
+from .gateway.report import CacheFigures, ModelRow, StatsReport
 from .tasks import (
     DOCSTRING_INSTRUCTION,
     REWRITE_INSTRUCTION,
@@ -207,32 +208,32 @@ class Engine:
 
     # -- housekeeping ---------------------------------------------------------------------------
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> StatsReport:
         """Per model: usage, latency, failures, cost and its price; every model on a route is
         listed, used or not, so that a user choosing between them sees them all."""
-        cache = self.gateway.cache
-        rows = {stats.model: stats.to_json() for stats in self.gateway.usage.snapshot()}
+        models = self.config.models
+        figures = {stats.model: stats for stats in self.gateway.usage.snapshot()}
         for alias in dict.fromkeys(a for chain in self.config.routes.values() for a in chain):
-            if alias not in rows and alias in self.config.models:
-                rows[alias] = ModelStats.unused(alias, self.config.models[alias].provider).to_json()
-        for alias, row in rows.items():
-            # With where the price came from: config, provider listing, price table or unknown.
-            row["price_per_mtok"] = (
-                self.gateway.price_of(alias).to_json() if alias in self.config.models else None
-            )
-        return {
-            "models": [rows[alias] for alias in sorted(rows)],
-            "providers": self.gateway.provider_health(),
-            "cache": cache.stats() if cache is not None else None,
-            "budget": self.gateway.budget_report(),
-            "route_orders": self.gateway.route_orders(),
-        }
+            if alias not in figures and alias in models:
+                figures[alias] = ModelStats.unused(alias, models[alias].provider)
+        cache = self.gateway.cache
+        return StatsReport(
+            models=tuple(
+                # With where its price came from: config, provider listing, price table, unknown.
+                ModelRow(figures[alias], self.gateway.price_of(alias) if alias in models else None)
+                for alias in sorted(figures)
+            ),
+            providers=self.gateway.provider_health(),
+            cache=CacheFigures(**cache.stats()) if cache is not None else None,
+            budget=self.gateway.budget_report(),
+            route_orders=self.gateway.route_orders(),
+        )
 
     def review_estimate(self, source: Source) -> Estimate | None:
         """What reviewing `source` would likely cost (None: no model on the route fits it)."""
         return self.gateway.estimate(self.review_ask(source))
 
-    async def team_stats(self) -> dict[str, Any] | None:
+    async def team_stats(self) -> StatsReport | None:
         """Figures shared by the team (None when team mode is off); raises TeamUnavailable."""
         return await self.gateway.team_stats()
 

@@ -32,7 +32,10 @@ from .behaviours import (
 
 __all__ = ["Exchange", "FakeProvider", "RecordedRequest", "validate_chat_request"]
 
-SCHEMA_PATH = Path("/work/shared/openai/chat-completions-request.schema.json")
+# Kept in the repository (tests/schemas/README.md says where it comes from).
+SCHEMA_PATH = (
+    Path(__file__).resolve().parent.parent / "schemas" / "chat-completions-request.schema.json"
+)
 _HEAD_LIMIT = 1 << 16
 _log = logging.getLogger(__name__)
 

@@ -14,6 +14,18 @@ local function stats_window()
   return floats[1].lines
 end
 
+-- The server's answers as it sent them: Neovim's client drops JSON nulls when it decodes a
+-- message, and pytest checks the raw `switchboard.stats` answer against the stats schema.
+H.result.stats_answers = {}
+local decode = vim.json.decode
+vim.json.decode = function(body, opts)
+  local value = decode(body, opts)
+  if type(value) == 'table' and type(value.result) == 'table' and value.result.models ~= nil then
+    table.insert(H.result.stats_answers, body)
+  end
+  return value
+end
+
 H.run(function()
   H.setup()
   local bufnr = H.open('calc.py', H.params.code)

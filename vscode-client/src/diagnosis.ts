@@ -3,7 +3,7 @@
 
 import { INSTALL_HINT } from './discovery';
 
-/** The CLI's exit code for a configuration error (DESIGN.md, "Exit codes"). */
+/** The CLI's exit code for a configuration error (docs/DESIGN.md, "Command line"). */
 const EXIT_CONFIG = 2;
 
 /** How the server process ended, as far as the extension saw it. */

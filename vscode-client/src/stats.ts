@@ -16,6 +16,7 @@ export interface ModelStats {
   cost_usd?: number;
   price_per_mtok?: { input: number; output: number } | null;
   cache_hits?: { fresh?: number; stale?: number };
+  edits?: { verified?: number; rejected?: number; not_verified?: number };
 }
 
 export interface Stats {

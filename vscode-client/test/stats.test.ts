@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import Ajv2020 from 'ajv/dist/2020';
 import { escapeHtml, formatCost, formatKinds, formatMs, formatPercent, formatPrice, modelRows, statsHtml, type Stats } from '../src/stats';
 
 // As `switchboard stats --json` printed it after a fix that fell back from fast to backup.
@@ -21,6 +24,7 @@ const STATS: Stats = {
       cost_usd: 0.0,
       price_per_mtok: { input: 0, output: 0 },
       cache_hits: { fresh: 0, stale: 0 },
+      edits: { verified: 1, rejected: 0, not_verified: 0 },
     },
     {
       model: 'fast',
@@ -38,13 +42,31 @@ const STATS: Stats = {
       cost_usd: 0.0123,
       price_per_mtok: { input: 0.15, output: 0.6 },
       cache_hits: { fresh: 4, stale: 1 },
+      edits: { verified: 0, rejected: 0, not_verified: 0 },
     },
   ],
   providers: { p: { state: 'cooling_down', consecutive_failures: 2, cooling_for_s: 29.5, disabled_reason: null } },
   cache: { memory_entries: 0, memory_bytes: 0, entries: 1, bytes: 148 },
 };
 
+// The schema the server's report follows (server/switchboard/gateway/report.py); the Python
+// and Neovim tests check the server's real answers against it. This file is bundled into
+// out/test/, two levels below the repository's root.
+const SCHEMA = JSON.parse(
+  readFileSync(join(__dirname, '..', '..', 'server', 'switchboard', 'schemas', 'stats.schema.json'), 'utf8'),
+);
+
+// What a server that has answered nothing yet reports.
+const EMPTY: Stats = { models: [], providers: {}, cache: { memory_entries: 0, memory_bytes: 0, entries: 0, bytes: 0 } };
+
 describe('routing stats page', () => {
+  it('renders fixtures that follow the server stats schema', () => {
+    const validate = new Ajv2020({ allErrors: true, strict: true }).compile(SCHEMA);
+    for (const stats of [STATS, EMPTY]) {
+      assert.ok(validate(stats), JSON.stringify(validate.errors, null, 2));
+    }
+  });
+
   it('has a row per model with latency, failures, cost, price and cache hits', () => {
     const [backup, fast] = modelRows(STATS);
     assert.deepEqual(backup, ['backup', 'q', '1', '1', '0', '0', '100%', '3 ms', '3 ms', '40 / 9', '$0', '0 / 0', '0 / 0']);
@@ -85,7 +107,7 @@ describe('routing stats page', () => {
   });
 
   it('says what to do when nothing has been recorded yet', () => {
-    const html = statsHtml({ models: [], providers: {}, cache: { entries: 0 } }, 'x', new Date(0));
+    const html = statsHtml(EMPTY, 'x', new Date(0));
     assert.match(html, /No requests yet/);
     assert.match(html, /Every provider is healthy/);
   });

@@ -17,7 +17,7 @@ TaskName = str  # "fix", "explain", "review" or a custom action's route
 BUILTIN_TASKS = ("fix", "explain", "review")
 # OpenAI's ReasoningEffort values, lowest first (the chat-completions request schema).
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
-# Context sent around the code: a window, never the whole file (DESIGN.md's prompt protocol).
+# Context sent around the code: a window, never the whole file (docs/DESIGN.md, Prompt protocol).
 MAX_CONTEXT_LINES = 500
 
 

@@ -1,4 +1,4 @@
-"""What a workspace may change: DESIGN.md's trust rule, in one place.
+"""What a workspace may change: the trust rule (docs/DESIGN.md, Security), in one place.
 
 A cloned repository (its `.switchboard.toml`) or an editor's workspace settings may pick among
 the user's models, reorder routes, tune harmless knobs, lower budgets and add exclusions and

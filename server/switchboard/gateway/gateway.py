@@ -29,6 +29,7 @@ from .outcomes import Attempt
 from .policy import stronger_route
 from .prices import UNKNOWN, Price, PriceBook, default_prices_path
 from .provider import ProviderClient
+from .report import BoardHealth, StatsReport
 from .router import AllFailed, Router, RouteRequest
 from .strategy import RouteOrders, measurer
 from .tiered_cache import TieredCache
@@ -386,7 +387,7 @@ class Gateway:
         """Each route with a strategy: the order in use and why (for `stats`)."""
         return self.orders.snapshot(self._clock())
 
-    def provider_health(self) -> dict[str, dict[str, object]]:
+    def provider_health(self) -> dict[str, BoardHealth]:
         return self.router.health.snapshot(self._clock())
 
     def clear_cache(self) -> None:
@@ -396,7 +397,7 @@ class Gateway:
         if self.team is not None and self.team.cache is not None:
             self.team.cache.clear()
 
-    async def team_stats(self) -> dict[str, Any] | None:
+    async def team_stats(self) -> StatsReport | None:
         """The team's shared figures; None when team mode is off. Raises TeamUnavailable."""
         if self.team is None:
             return None

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from ..config import BreakerConfig
 from .outcomes import Outcome
+from .report import BoardHealth
 
 
 class Gate(StrEnum):
@@ -122,19 +123,19 @@ class HealthBoard:
         """The probe's request ended without an outcome (it was cancelled): free the slot."""
         self.state(provider).probing = False
 
-    def snapshot(self, now: float) -> dict[str, dict[str, object]]:
+    def snapshot(self, now: float) -> dict[str, BoardHealth]:
         return {
-            name: {
-                "state": (
+            name: BoardHealth(
+                state=(
                     "disabled"
                     if health.disabled_reason
                     else "cooling_down"
                     if now < health.cooling_until
                     else "ok"
                 ),
-                "consecutive_failures": health.consecutive_failures,
-                "cooling_for_s": round(max(0.0, health.cooling_until - now), 3),
-                "disabled_reason": health.disabled_reason,
-            }
+                consecutive_failures=health.consecutive_failures,
+                cooling_for_s=round(max(0.0, health.cooling_until - now), 3),
+                disabled_reason=health.disabled_reason,
+            )
             for name, health in sorted(self._providers.items())
         }

@@ -14,7 +14,6 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import platformdirs
 
@@ -143,25 +142,6 @@ class ModelStats:
     def unused(cls, model: str, provider: str) -> ModelStats:
         """The figures of a model nothing was sent to yet."""
         return cls(model, provider, 0, 0, {}, {}, None, None, 0, 0, 0.0, 0, 0)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "provider": self.provider,
-            "requests": self.requests,
-            "ok": self.ok,
-            "failures": self.failure_count,
-            "failures_by_kind": dict(sorted(self.failures.items())),
-            "skipped_by_kind": dict(sorted(self.skipped.items())),
-            "availability": round(self.ok / self.requests, 4) if self.requests else None,
-            "p50_ms": _round(self.p50_ms),
-            "p95_ms": _round(self.p95_ms),
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "cost_usd": round(self.cost_usd, 6),
-            "cache_hits": {"fresh": self.cache_fresh, "stale": self.cache_stale},
-            "edits": {quality.value: self.edits.get(quality.value, 0) for quality in EditQuality},
-        }
 
 
 def sorted_kinds(kinds: Mapping[str, int]) -> dict[str, dict[str, int]]:

@@ -1,4 +1,4 @@
-"""The names editors rely on (DESIGN.md's language server surface), in one place."""
+"""The names editors rely on (docs/DESIGN.md, The language server), in one place."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def prefer_utf8_else_utf16(capabilities: types.ClientCapabilities) -> None:
-    """DESIGN.md: utf-16 unless the client offers utf-8 (pygls would take any first choice)."""
+    """utf-16 unless the client offers utf-8 (docs/DESIGN.md; pygls would take any first one)."""
     general = capabilities.general
     if general is None or not general.position_encodings:
         return

@@ -1,7 +1,8 @@
-"""The language server: state, capabilities, and the wiring of LSP methods to features.
+"""The language server: its state, the context features work in, and the server's own
+lifecycle (initialize, settings, shutdown).
 
-Handlers here stay thin; the work is in `features/` (editor behaviour) and in the engine (the
-one path to the models). Nothing in the LSP layer makes routing decisions.
+Handlers stay thin; the work is in `features/` (editor behaviour, wired in `wiring.py`) and in
+the engine (the one path to the models). Nothing in the LSP layer makes routing decisions.
 
 An editor waits for `initialize` before it shows anything of the server, so the engine (the
 gateway, its HTTP stack, the cache files) and the features are loaded just after it is
@@ -14,45 +15,40 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
-from pygls.uris import to_fs_path
 
 from .. import __version__
 from ..config import Config
 from ..config.secrets import secret_values
-from ..config.workspace import apply_overlay, load_project_overlay
 from ..logs import ScrubSecrets, setup_logging
+from .configuration import ConfigLayers, root_of
+from .context import ClientSupport, Feature
 from .documents import Document, DocumentStore, LineShift
-from .names import (
-    APPLY_COMMAND,
-    CLEAR_CACHE_COMMAND,
-    CODE_ACTION_KINDS,
-    REVIEW_COMMAND,
-    SECTION,
-    STATS_COMMAND,
-)
+from .names import SECTION
 from .protocol import SwitchboardProtocol
-from .settings import EditorSettings, parse_settings
+from .settings import EditorSettings
+from .wiring import FEATURES, feature_class, wire
 
 if TYPE_CHECKING:
     from ..engine import Engine
     from ..gateway import Answer, Ask
-    from .features.hover import HoverBudget
-    from .features.review import ReviewFeature
     from .notify import Notifier
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Feature)
 
 
 class SwitchboardServer(LanguageServer):
+    """pygls' server with Switchboard's state; features see it as a `FeatureContext`."""
+
     def __init__(self, config: Config, *, environ: Mapping[str, str] | None = None) -> None:
         super().__init__(
             "switchboard",
@@ -60,21 +56,23 @@ class SwitchboardServer(LanguageServer):
             protocol_cls=SwitchboardProtocol,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
         )
-        self.user_config = config  # the user's own file: the only trusted source of providers
-        self.config = config  # with the workspace's and editor's overlays applied
+        self._warned: set[str] = set()
+        self.layers = ConfigLayers(config, warn=self.warn_once, on_change=self._config_changed)
         self.root: Path | None = None
         self.documents = DocumentStore()
-        self.settings = EditorSettings()
         self._environ = environ
         self._engine: Engine | None = None
-        self._project_overlay: Mapping[str, Any] = {}
-        self._editor_overlay: Mapping[str, Any] = {}
-        self._initial_settings: Any = None
-        self._warned: set[str] = set()
+        self._features: dict[type[Feature], Feature] = {}
         self._background: set[asyncio.Task[Any]] = set()
-        self._settings_pulled: asyncio.Event | None = None
-        self._pulls = 0  # a pull's answer is applied only if no later pull was started
         self._engine_failed: str | None = None
+
+    @property
+    def config(self) -> Config:
+        return self.layers.config
+
+    @property
+    def settings(self) -> EditorSettings:
+        return self.layers.settings
 
     # -- parts loaded after `initialize` (see the module's docstring) --------------------------
 
@@ -89,7 +87,7 @@ class SwitchboardServer(LanguageServer):
                 self._engine = Engine.create(self.config, environ=self._environ, root=self.root)
             except Exception as exc:
                 # Said once; later requests fail at once instead of building it again.
-                secrets = secret_values(self.user_config, self._environ or os.environ)
+                secrets = secret_values(self.layers.user, self._environ or os.environ)
                 what = ScrubSecrets(secrets).scrub(f"{type(exc).__name__}: {exc}")
                 self._engine_failed = (
                     f"Switchboard cannot start its gateway ({what}); "
@@ -106,23 +104,17 @@ class SwitchboardServer(LanguageServer):
 
         return Notifier(self)
 
-    @cached_property
-    def review(self) -> ReviewFeature:
-        from .features.review import ReviewFeature
-
-        return ReviewFeature(self)
-
-    @cached_property
-    def hover_budget(self) -> HoverBudget:
-        from .features.hover import HoverBudget
-
-        return HoverBudget()
+    def get_feature(self, kind: type[F]) -> F:
+        found = self._features.get(kind)
+        if found is None:
+            found = self._features[kind] = kind(self)
+        return found  # type: ignore[return-value]
 
     def warm_up(self) -> None:
         """Load the engine and the features now, so the first request does not pay for it."""
-        from .features import code_actions, hover, review  # noqa: F401
-
-        _ = self.notifier, self.review, self.hover_budget
+        _ = self.notifier
+        for name in FEATURES:
+            self.get_feature(feature_class(name))
         with contextlib.suppress(RuntimeError):  # a broken gateway has been reported
             self.engine.gateway.warm()  # the team's Redis connects in the background
 
@@ -133,26 +125,8 @@ class SwitchboardServer(LanguageServer):
         return self.documents.encoding
 
     @property
-    def client_resolves_edits(self) -> bool:
-        caps = self.client_capabilities.text_document
-        support = caps.code_action.resolve_support if caps and caps.code_action else None
-        return bool(support and "edit" in support.properties)
-
-    @property
-    def client_document_changes(self) -> bool:
-        workspace = self.client_capabilities.workspace
-        edit = workspace.workspace_edit if workspace else None
-        return bool(edit and edit.document_changes)
-
-    @property
-    def client_supports_progress(self) -> bool:
-        window = self.client_capabilities.window
-        return bool(window and window.work_done_progress)
-
-    @property
-    def client_pulls_configuration(self) -> bool:
-        workspace = self.client_capabilities.workspace
-        return bool(workspace and workspace.configuration)
+    def supports(self) -> ClientSupport:
+        return ClientSupport.of(self.client_capabilities)
 
     # -- messages (the notifier's messenger) --------------------------------------------------
 
@@ -193,108 +167,45 @@ class SwitchboardServer(LanguageServer):
         finally:
             notifier.done(settled=settled)
 
-    # -- configuration --------------------------------------------------------------------------
+    # -- configuration (the layers are in configuration.py) ---------------------------------------
 
     def set_root(self, root: Path | None) -> None:
         self.root = root
         if self._engine is not None:
             self._engine.root = root
-        if root is not None:
-            overlay, error = load_project_overlay(root)
-            if error:
-                self.warn_once(error)
-            self._project_overlay = overlay
-        self._reconfigure()
+        self.layers.set_root(root)
 
-    def apply_settings(self, raw: Any, *, initial: bool = False) -> None:
-        """Settings are layered: defaults, then initializationOptions, then what the client
-        sends later (`workspace/configuration`, `didChangeConfiguration`), key by key."""
-        if initial:
-            self._initial_settings = raw
-        else:
-            raw = deep_merge(self._initial_settings, raw)
-        settings, overlay, warnings = parse_settings(raw)
-        self.settings = settings
-        self._editor_overlay = overlay
-        for warning in warnings:
-            self.warn_once(f"Switchboard: {warning}")
-        logging.getLogger("switchboard").setLevel(_LEVELS.get(settings.log_level, logging.INFO))
-        self._reconfigure()
-
-    def _reconfigure(self) -> None:
-        config, warnings = apply_overlay(
-            self.user_config, self._project_overlay, ".switchboard.toml"
-        )
-        config, more = apply_overlay(config, self._editor_overlay, "editor settings")
-        for warning in (*warnings, *more):
-            self.warn_once(f"Switchboard: {warning}")
-        self.config = config
+    def _config_changed(self, config: Config) -> None:
         if self._engine is not None:
             self._engine.reconfigure(config)
 
     async def settled(self) -> None:
-        """Wait (briefly) for the first settings pull: clients may send requests before the
-        answer to `workspace/configuration` arrives, and a hover must not reach a model that
-        the user's settings would have kept it from."""
-        event = self._settings_pulled
-        if event is not None and not event.is_set():
-            await event.wait()  # set within _SETTINGS_WAIT_S: the pull gives up by then
+        await self.layers.settled()
 
     def start_pulling_settings(self) -> None:
-        self._settings_pulled = asyncio.Event()
+        self.layers.expect_first_pull()
         self.spawn(self.pull_settings())
 
     async def pull_settings(self) -> None:
-        try:
-            await self._pull_settings()
-        finally:
-            if self._settings_pulled is not None:
-                self._settings_pulled.set()
+        fetch = self._fetch_settings if self.supports.configuration else None
+        await self.layers.pull(fetch)
 
-    async def _pull_settings(self) -> None:
-        if not self.client_pulls_configuration:
-            return
-        self._pulls += 1
-        pull = self._pulls
-        try:
-            pulled = asyncio.ensure_future(
-                self.workspace_configuration_async(
-                    types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
-                )
-            )
-        except Exception as exc:  # the connection is going away
-            log.info("could not ask for editor settings: %s", exc)
-            return
-        # Not cancelled on timeout (pygls #621): a late answer is still applied when it comes,
-        # unless a newer pull has been started since.
-        done, _ = await asyncio.wait({pulled}, timeout=_SETTINGS_WAIT_S)
-        if not done:
-            log.info("The editor has not sent its settings yet; going on without them.")
-            pulled.add_done_callback(lambda late: self._apply_pulled(late, pull))
-            return
-        self._apply_pulled(pulled, pull)
-
-    def _apply_pulled(self, pulled: asyncio.Future[Any], pull: int) -> None:
-        if pulled.cancelled() or pull != self._pulls:
-            return
-        if pulled.exception() is not None:  # a client that cannot answer keeps the settings
-            log.info("could not read editor settings: %s", pulled.exception())
-            return
-        result = pulled.result()
-        if result:
-            self.apply_settings(result[0])
+    async def _fetch_settings(self) -> Any:
+        return await self.workspace_configuration_async(
+            types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
+        )
 
     # -- document hooks (called by the protocol) ----------------------------------------------
 
     def document_changed(self, document: Document, shifts: list[LineShift]) -> None:
-        if "review" in self.__dict__:  # no review yet, no findings to move
-            self.review.document_changed(document, shifts)
+        for feature in list(self._features.values()):  # a feature not built yet has nothing
+            feature.document_changed(document, shifts)
 
     def document_closed(self, uri: str) -> None:
-        if "review" in self.__dict__:
-            self.review.document_closed(uri)
+        for feature in list(self._features.values()):
+            feature.document_closed(uri)
 
-    def spawn(self, coroutine: Any) -> None:
+    def spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.ensure_future(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -306,26 +217,17 @@ class SwitchboardServer(LanguageServer):
             await self._engine.aclose()
 
 
-_SETTINGS_WAIT_S = 2.0
-_LEVELS = {
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warning": logging.WARNING,
-    "error": logging.ERROR,
-}
-
-
 def build_server(config: Config, *, environ: Mapping[str, str] | None = None) -> SwitchboardServer:
     server = SwitchboardServer(config, environ=environ)
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: SwitchboardServer, params: types.InitializeParams) -> None:
-        ls.set_root(_root_of(params))
+        ls.set_root(root_of(params))
         if params.initialization_options is not None:
             options = params.initialization_options
             if isinstance(options, dict) and SECTION in options:
                 options = options[SECTION]
-            ls.apply_settings(options, initial=True)
+            ls.layers.apply_settings(options, initial=True)
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: SwitchboardServer, params: types.InitializedParams) -> None:
@@ -338,88 +240,16 @@ def build_server(config: Config, *, environ: Mapping[str, str] | None = None) ->
     ) -> None:
         settings = params.settings
         if isinstance(settings, dict) and isinstance(settings.get(SECTION), dict):
-            ls.apply_settings(settings[SECTION])
+            ls.layers.apply_settings(settings[SECTION])
         else:
             ls.spawn(ls.pull_settings())
-
-    @server.feature(
-        types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(code_action_kinds=CODE_ACTION_KINDS, resolve_provider=True),
-    )
-    def code_action(ls: SwitchboardServer, params: types.CodeActionParams):
-        from .features import code_actions
-
-        return code_actions.list_actions(ls, params)
-
-    @server.feature(types.CODE_ACTION_RESOLVE)
-    async def code_action_resolve(ls: SwitchboardServer, action: types.CodeAction):
-        from .features import code_actions
-
-        await ls.settled()
-        return await code_actions.resolve_action(ls, action)
-
-    @server.feature(types.TEXT_DOCUMENT_HOVER)
-    async def on_hover(ls: SwitchboardServer, params: types.HoverParams):
-        from .features import hover
-
-        await ls.settled()
-        return await hover.hover(ls, params)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
-    def did_save(ls: SwitchboardServer, params: types.DidSaveTextDocumentParams) -> None:
-        if ls.settings.review.on_save and ls.documents.get(params.text_document.uri):
-            ls.spawn(ls.review.run(params.text_document.uri))
-
-    @server.command(REVIEW_COMMAND)
-    async def review(ls: SwitchboardServer, uri: Any = None, *_: Any) -> dict[str, Any]:
-        await ls.settled()
-        return await ls.review.run(uri)
-
-    @server.command(APPLY_COMMAND)
-    async def apply_action(ls: SwitchboardServer, data: Any = None, *_: Any) -> bool:
-        from .features import code_actions
-
-        await ls.settled()
-        return await code_actions.apply_action(ls, data)
-
-    @server.command(STATS_COMMAND)
-    def stats(ls: SwitchboardServer, *_: Any) -> dict[str, Any]:
-        # The live task count lets a test (or a curious user) see that nothing leaks.
-        return {**ls.engine.stats(), "runtime": {"tasks": len(asyncio.all_tasks())}}
-
-    @server.command(CLEAR_CACHE_COMMAND)
-    def clear_cache(ls: SwitchboardServer, *_: Any) -> dict[str, Any]:
-        ls.engine.clear_cache()
-        return {"cleared": True}
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: SwitchboardServer, *_: Any) -> None:
         await ls.close()
 
+    wire(server)
     return server
-
-
-def deep_merge(base: Any, update: Any) -> Any:
-    if isinstance(base, Mapping) and isinstance(update, Mapping):
-        merged = dict(base)
-        for key, value in update.items():
-            merged[key] = deep_merge(base.get(key), value)
-        return merged
-    return base if update is None else update
-
-
-def _root_of(params: types.InitializeParams) -> Path | None:
-    uri = None
-    if params.workspace_folders:
-        uri = params.workspace_folders[0].uri
-    elif params.root_uri:
-        uri = params.root_uri
-    if uri is not None:
-        path = to_fs_path(uri)
-        return Path(path) if path else None
-    if params.root_path:
-        return Path(params.root_path)
-    return None
 
 
 class LspLogHandler(logging.Handler):

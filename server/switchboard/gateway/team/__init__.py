@@ -15,6 +15,7 @@ from typing import Any
 from ...config import CacheConfig, Config
 from ...config.team import redis_password, redis_url
 from ..cache import CacheEntry
+from ..report import CacheFigures, ModelRow, StatsReport, TeamHealth, TeamScope
 from ..usage import UsageLog
 from .cache import SharedCache, decode
 from .connection import LinkState, TeamUnavailable, describe_url, open_client
@@ -167,7 +168,7 @@ class Team:
     def notices(self) -> tuple[str, ...]:
         return self.link.take_notices()
 
-    async def stats(self) -> dict[str, Any]:
+    async def stats(self) -> StatsReport:
         """The team's figures (raises TeamUnavailable when Redis cannot be asked)."""
         models = await self.usage.snapshot() if self.usage is not None else []
         cache = await self.cache.stats() if self.cache is not None else None
@@ -176,28 +177,27 @@ class Team:
         async def read_health(client: Any) -> list[Any]:
             return await client.mget(names) if names else []
 
-        providers: dict[str, Any] = {}
+        providers: dict[str, TeamHealth] = {}
         now = time.time()
         for provider, raw in zip(self.providers, await self.link.query(read_health), strict=True):
             value = parse_health(raw)
             if value is None:
                 continue
             if isinstance(value.get("until"), int | float) and value["until"] > now:
-                providers[provider] = {
-                    "state": "cooling_down",
-                    "cooling_for_s": round(value["until"] - now, 3),
-                    "outcome": value.get("outcome"),
-                }
+                providers[provider] = TeamHealth(
+                    "cooling_down",
+                    cooling_for_s=round(value["until"] - now, 3),
+                    outcome=value.get("outcome"),
+                )
             elif isinstance(value.get("recovered"), int | float):
                 ago = round(now - value["recovered"], 1)
-                providers[provider] = {"state": "ok", "recovered_s_ago": ago}
-        return {
-            "namespace": self.keys.namespace,
-            "redis": self.link.where,
-            "models": [m.to_json() for m in models],
-            "providers": providers,
-            "cache": cache,
-        }
+                providers[provider] = TeamHealth("ok", recovered_s_ago=ago)
+        return StatsReport(
+            models=tuple(ModelRow(figures) for figures in models),
+            providers=providers,
+            cache=CacheFigures(**cache) if cache is not None else None,
+            team=TeamScope(self.keys.namespace, self.link.where),
+        )
 
     async def aclose(self) -> None:
         await self.link.aclose()

@@ -11,6 +11,7 @@ never shared: keys are per user.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 
 from ..health import Gate, HealthBoard
 from ..outcomes import Outcome
+from ..report import BoardHealth
 
 
 class HealthChannel(Protocol):
@@ -106,22 +108,16 @@ class SharedHealthBoard(HealthBoard):
                 health.trips = 0
                 health.consecutive_failures = 0
 
-    def snapshot(self, now: float) -> dict[str, dict[str, object]]:
+    def snapshot(self, now: float) -> dict[str, BoardHealth]:
         board = super().snapshot(now)
         for provider, until in self._team_until.items():
             if until > now:
-                entry = board.setdefault(
-                    provider,
-                    {
-                        "state": "ok",
-                        "consecutive_failures": 0,
-                        "cooling_for_s": 0.0,
-                        "disabled_reason": None,
-                    },
+                entry = board.get(provider) or BoardHealth("ok", 0, 0.0, None)
+                board[provider] = dataclasses.replace(
+                    entry,
+                    state="cooling_down" if entry.state == "ok" else entry.state,
+                    team_cooling_for_s=round(until - now, 3),
                 )
-                if entry["state"] == "ok":
-                    entry["state"] = "cooling_down"
-                entry["team_cooling_for_s"] = round(until - now, 3)
         return board
 
 

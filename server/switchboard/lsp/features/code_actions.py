@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types
 
@@ -19,12 +19,11 @@ from ...checks.verify import Target
 from ...engine import BUILTIN_EDITS
 from ...gateway import NoAnswer
 from ...tasks import ExcludedFile, LineReplacement
+from ..context import Feature
 from ..edits import workspace_edit
 from ..names import APPLY_COMMAND, REVIEW_COMMAND
 from ..positions import from_client
-
-if TYPE_CHECKING:
-    from ..server import SwitchboardServer
+from .review import ReviewFeature
 
 log = logging.getLogger(__name__)
 
@@ -45,65 +44,172 @@ def fingerprint(lines: list[str]) -> str:
     return hashlib.sha1("".join(lines).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-def list_actions(
-    server: SwitchboardServer, params: types.CodeActionParams
-) -> list[types.CodeAction] | None:
-    uri = params.text_document.uri
-    document = server.documents.get(uri)
-    if document is None or server.engine.excluded_reason(document.path):
-        return None
-    only = params.context.only
-    source = document.source
-    actions: list[types.CodeAction] = []
-    if _wanted(types.CodeActionKind.QuickFix, only):
-        for diagnostic in params.context.diagnostics:
-            suggestion = server.review.suggestion_action(uri, diagnostic)
-            if suggestion is not None:
-                actions.append(suggestion)
-            start = from_client(source, diagnostic.range.start, server.encoding)
-            end = from_client(source, diagnostic.range.end, server.encoding)
+class CodeActions(Feature):
+    """Lists actions (never asking a model) and computes their edits when asked."""
+
+    def list_actions(self, params: types.CodeActionParams) -> list[types.CodeAction] | None:
+        context = self.context
+        uri = params.text_document.uri
+        document = context.documents.get(uri)
+        if document is None or context.engine.excluded_reason(document.path):
+            return None
+        only = params.context.only
+        source = document.source
+        encoding = context.encoding
+        actions: list[types.CodeAction] = []
+        if _wanted(types.CodeActionKind.QuickFix, only):
+            review = context.get_feature(ReviewFeature)
+            for diagnostic in params.context.diagnostics:
+                suggestion = review.suggestion_action(uri, diagnostic)
+                if suggestion is not None:
+                    actions.append(suggestion)
+                start = from_client(source, diagnostic.range.start, encoding)
+                end = from_client(source, diagnostic.range.end, encoding)
+                last = _last_line(start.line, end)
+                data = _data(document.version, uri, start.line, last, source.lines, "fix")
+                data["message"] = diagnostic.message
+                # Who raised it, so that its own checker can verify the edit (resolve time only).
+                data["source"] = diagnostic.source
+                data["code"] = None if diagnostic.code is None else str(diagnostic.code)
+                actions.append(
+                    self._action(
+                        f"Fix with AI: {_title_message(diagnostic.message)}",
+                        types.CodeActionKind.QuickFix,
+                        data,
+                        diagnostics=[diagnostic],
+                    )
+                )
+        selection = params.range
+        if (
+            context.settings.code_actions.selection
+            and _wanted(types.CodeActionKind.RefactorRewrite, only)
+            and (selection.start.line, selection.start.character)
+            != (selection.end.line, selection.end.character)
+        ):
+            start = from_client(source, selection.start, encoding)
+            end = from_client(source, selection.end, encoding)
             last = _last_line(start.line, end)
-            data = _data(document.version, uri, start.line, last, source.lines, "fix")
-            data["message"] = diagnostic.message
-            # Who raised it, so that its own checker can verify the edit (resolve time only).
-            data["source"] = diagnostic.source
-            data["code"] = None if diagnostic.code is None else str(diagnostic.code)
+            choices = [(name, title) for name, (title, _, _) in BUILTIN_EDITS.items()]
+            choices += [(name, action.title) for name, action in context.config.actions.items()]
+            for name, title in choices:
+                data = _data(document.version, uri, start.line, last, source.lines, "edit")
+                data["action"] = name
+                actions.append(self._action(title, types.CodeActionKind.RefactorRewrite, data))
+        if _wanted(types.CodeActionKind.Source, only):
             actions.append(
-                _action(
-                    server,
-                    f"Fix with AI: {_title_message(diagnostic.message)}",
-                    types.CodeActionKind.QuickFix,
-                    data,
-                    diagnostics=[diagnostic],
+                types.CodeAction(
+                    title="AI: Review file",
+                    kind=types.CodeActionKind.Source,
+                    command=types.Command(
+                        title="AI: Review file", command=REVIEW_COMMAND, arguments=[uri]
+                    ),
                 )
             )
-    selection = params.range
-    if (
-        server.settings.code_actions.selection
-        and _wanted(types.CodeActionKind.RefactorRewrite, only)
-        and (selection.start.line, selection.start.character)
-        != (selection.end.line, selection.end.character)
-    ):
-        start = from_client(source, selection.start, server.encoding)
-        end = from_client(source, selection.end, server.encoding)
-        last = _last_line(start.line, end)
-        choices = [(name, title) for name, (title, _, _) in BUILTIN_EDITS.items()]
-        choices += [(name, action.title) for name, action in server.config.actions.items()]
-        for name, title in choices:
-            data = _data(document.version, uri, start.line, last, source.lines, "edit")
-            data["action"] = name
-            actions.append(_action(server, title, types.CodeActionKind.RefactorRewrite, data))
-    if _wanted(types.CodeActionKind.Source, only):
-        actions.append(
-            types.CodeAction(
-                title="AI: Review file",
-                kind=types.CodeActionKind.Source,
-                command=types.Command(
-                    title="AI: Review file", command=REVIEW_COMMAND, arguments=[uri]
-                ),
+        return actions
+
+    def _action(
+        self,
+        title: str,
+        kind: str,
+        data: dict[str, Any],
+        diagnostics: list[types.Diagnostic] | None = None,
+    ) -> types.CodeAction:
+        action = types.CodeAction(title=title, kind=kind, diagnostics=diagnostics, data=data)
+        if not self.context.supports.resolve_edits:
+            action.command = types.Command(title=title, command=APPLY_COMMAND, arguments=[data])
+        return action
+
+    async def resolve_action(self, action: types.CodeAction) -> types.CodeAction:
+        """The action with its edit; one that is not ours (or has no data) comes back as is."""
+        data = action.data
+        if not isinstance(data, dict) or data.get("switchboard") != 1 or action.edit is not None:
+            return action
+        computed = await self.compute_edit(data)
+        if computed is not None:
+            action.edit, verification = computed
+            action.data = {**data, **verification}
+        return action
+
+    async def apply_action(self, data: Any = None, *_: Any) -> bool:
+        """For clients that cannot resolve: compute the edit, ask the client to apply it."""
+        if not isinstance(data, dict) or data.get("switchboard") != 1:
+            return False
+        computed = await self.compute_edit(data)
+        if computed is None:
+            return False
+        edit, _ = computed
+        # Shielded: cancelling this command must not cancel pygls' pending reply (pygls #621).
+        try:
+            result = await asyncio.shield(
+                self.context.workspace_apply_edit_async(
+                    types.ApplyWorkspaceEditParams(edit=edit, label="Switchboard")
+                )
             )
+        except Exception as exc:  # the editor refused (eglot asks the user first): not our error
+            log.info("the editor did not apply the edit: %s", exc)
+            return False
+        return bool(result and result.applied)
+
+    async def compute_edit(
+        self, data: dict[str, Any]
+    ) -> tuple[types.WorkspaceEdit, dict[str, Any]] | None:
+        """The action's edit, and what verified it (`verified_by`, `verification`)."""
+        context = self.context
+        documents = context.documents
+        uri = data.get("uri")
+        document = documents.get(uri) if isinstance(uri, str) else None
+        if document is None:
+            return None
+        try:
+            start, end = int(data["start"]), int(data["end"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        source = document.source
+        listed = data.get("version")
+        if listed != document.version:
+            # The text changed since the action was listed: follow its lines through the edits.
+            moved = documents.follow(uri, listed, start, end) if isinstance(listed, int) else None
+            if moved is None or fingerprint(source.lines[moved[0] : moved[1] + 1]) != data.get(
+                "fingerprint"
+            ):
+                context.notifier.declined(
+                    "Switchboard: the code changed since this action was offered; ask again."
+                )
+                return None
+            start, end = moved
+        engine = context.engine
+        try:
+            if data.get("kind") == "edit":
+                ask = engine.edit_ask(source, start, end, str(data.get("action", "rewrite")))
+            else:
+                message = data.get("message")
+                text = message if isinstance(message, str) else None
+                ask = engine.fix_ask(source, start, end, text, target=_target(data, start, end))
+        except (ExcludedFile, KeyError):
+            return None
+        try:
+            answer = await context.ask(ask)
+        except NoAnswer:
+            return None
+        replacement: LineReplacement = answer.value.replacement
+        verification = answer.value.to_json() if data.get("kind") != "edit" else {}
+        verified = {key: verification[key] for key in verification if key.startswith("verifi")}
+        current = documents.get(uri)
+        if current is None:
+            return None
+        if current.version != document.version:
+            moved_replacement = documents.carry(uri, document.version, replacement)
+            if moved_replacement is None:
+                context.notifier.declined(
+                    "Switchboard: the code changed while the model was answering; "
+                    "the edit was not applied. Ask again."
+                )
+                return None
+            replacement = moved_replacement
+        edit = workspace_edit(
+            uri, current.version, replacement, context.encoding, context.supports.document_changes
         )
-    return actions
+        return edit, verified
 
 
 def _last_line(start_line: int, end: Any) -> int:
@@ -125,114 +231,6 @@ def _data(
         "end": end,
         "fingerprint": fingerprint(lines[start : end + 1]),
     }
-
-
-def _action(
-    server: SwitchboardServer,
-    title: str,
-    kind: str,
-    data: dict[str, Any],
-    diagnostics: list[types.Diagnostic] | None = None,
-) -> types.CodeAction:
-    action = types.CodeAction(title=title, kind=kind, diagnostics=diagnostics, data=data)
-    if not server.client_resolves_edits:
-        action.command = types.Command(title=title, command=APPLY_COMMAND, arguments=[data])
-    return action
-
-
-async def resolve_action(server: SwitchboardServer, action: types.CodeAction) -> types.CodeAction:
-    """Compute the action's edit. Actions that are not ours (or have no data) come back as is."""
-    data = action.data
-    if not isinstance(data, dict) or data.get("switchboard") != 1 or action.edit is not None:
-        return action
-    computed = await compute_edit(server, data)
-    if computed is not None:
-        action.edit, verification = computed
-        action.data = {**data, **verification}
-    return action
-
-
-async def apply_action(server: SwitchboardServer, data: Any) -> bool:
-    """For clients without resolve support: compute the edit and ask the client to apply it."""
-    if not isinstance(data, dict) or data.get("switchboard") != 1:
-        return False
-    computed = await compute_edit(server, data)
-    if computed is None:
-        return False
-    edit, _ = computed
-    # Shielded: cancelling this command must not cancel pygls' pending reply future (pygls #621).
-    try:
-        result = await asyncio.shield(
-            server.workspace_apply_edit_async(
-                types.ApplyWorkspaceEditParams(edit=edit, label="Switchboard")
-            )
-        )
-    except Exception as exc:  # the editor refused (eglot asks the user first): not our error
-        log.info("the editor did not apply the edit: %s", exc)
-        return False
-    return bool(result and result.applied)
-
-
-async def compute_edit(
-    server: SwitchboardServer, data: dict[str, Any]
-) -> tuple[types.WorkspaceEdit, dict[str, Any]] | None:
-    """The action's edit, and what verified it (`verified_by`, `verification`)."""
-    uri = data.get("uri")
-    document = server.documents.get(uri) if isinstance(uri, str) else None
-    if document is None:
-        return None
-    try:
-        start, end = int(data["start"]), int(data["end"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    source = document.source
-    listed = data.get("version")
-    if listed != document.version:
-        # The text changed since the action was listed: follow its lines through the edits.
-        moved = (
-            server.documents.follow(uri, listed, start, end) if isinstance(listed, int) else None
-        )
-        if moved is None or fingerprint(source.lines[moved[0] : moved[1] + 1]) != data.get(
-            "fingerprint"
-        ):
-            server.notifier.declined(
-                "Switchboard: the code changed since this action was offered; ask again."
-            )
-            return None
-        start, end = moved
-    engine = server.engine
-    try:
-        if data.get("kind") == "edit":
-            ask = engine.edit_ask(source, start, end, str(data.get("action", "rewrite")))
-        else:
-            message = data.get("message")
-            message = message if isinstance(message, str) else None
-            ask = engine.fix_ask(source, start, end, message, target=_target(data, start, end))
-    except (ExcludedFile, KeyError):
-        return None
-    try:
-        answer = await server.ask(ask)
-    except NoAnswer:
-        return None
-    replacement: LineReplacement = answer.value.replacement
-    verification = answer.value.to_json() if data.get("kind") != "edit" else {}
-    verified = {key: verification[key] for key in verification if key.startswith("verifi")}
-    current = server.documents.get(uri)
-    if current is None:
-        return None
-    if current.version != document.version:
-        moved = server.documents.carry(uri, document.version, replacement)
-        if moved is None:
-            server.notifier.declined(
-                "Switchboard: the code changed while the model was answering; "
-                "the edit was not applied. Ask again."
-            )
-            return None
-        replacement = moved
-    edit = workspace_edit(
-        uri, current.version, replacement, server.encoding, server.client_document_changes
-    )
-    return edit, verified
 
 
 def _target(data: dict[str, Any], start: int, end: int) -> Target | None:

@@ -12,17 +12,15 @@ import asyncio
 import logging
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types
 
 from ...gateway import Answer, CacheState, NoAnswer
 from ...tasks import ExcludedFile, Position
 from ...tasks.explain import WORD
+from ..context import Feature, FeatureContext
 from ..positions import client_range, from_client
-
-if TYPE_CHECKING:
-    from ..server import SwitchboardServer
 
 log = logging.getLogger(__name__)
 
@@ -65,42 +63,50 @@ def footer(answer: Answer[Any]) -> str:
     return f"\n\n---\n*switchboard · {who}{label}*"
 
 
-async def hover(server: SwitchboardServer, params: types.HoverParams) -> types.Hover | None:
-    settings = server.settings.hover
-    document = server.documents.get(params.text_document.uri)
-    if not settings.enabled or document is None:
-        return None
-    source = document.source
-    if params.position.line >= source.line_count:
-        return None
-    position = from_client(source, params.position, server.encoding)
-    line_text = source.line_text(position.line)
-    if not line_text.strip():
-        return None
-    try:
-        ask = server.engine.explain_ask(source, position.line, position.character)
-    except ExcludedFile:
-        return None
-    cached = server.engine.cached(ask)
-    if cached is not None and cached.cache is CacheState.FRESH:
-        server.notifier.answered("explain", cached)
-        return _render(server, source, position, cached)
-    if not settings.cache_only and settings.delay_ms > 0:
-        # A passing mouse is cancelled during this wait: it costs nothing, not even budget.
-        await asyncio.sleep(settings.delay_ms / 1000.0)
-    if settings.cache_only or not server.hover_budget.allow(settings.max_per_minute):
-        cached = await server.engine.recall(ask)  # the team's cache too, never a model
-        return _render(server, source, position, cached) if cached is not None else None
-    try:
-        answer = await server.ask(ask, quiet=True)  # hovers fire often: no message per miss
-    except NoAnswer:
-        return None
-    return _render(server, source, position, answer)
+class Hover(Feature):
+    """Explanations on hover, within the hover settings and the per-minute budget."""
+
+    def __init__(self, context: FeatureContext) -> None:
+        super().__init__(context)
+        self.budget = HoverBudget()
+
+    async def hover(self, params: types.HoverParams) -> types.Hover | None:
+        context = self.context
+        settings = context.settings.hover
+        document = context.documents.get(params.text_document.uri)
+        if not settings.enabled or document is None:
+            return None
+        source = document.source
+        if params.position.line >= source.line_count:
+            return None
+        encoding = context.encoding
+        position = from_client(source, params.position, encoding)
+        line_text = source.line_text(position.line)
+        if not line_text.strip():
+            return None
+        engine = context.engine
+        try:
+            ask = engine.explain_ask(source, position.line, position.character)
+        except ExcludedFile:
+            return None
+        cached = engine.cached(ask)
+        if cached is not None and cached.cache is CacheState.FRESH:
+            context.notifier.answered("explain", cached)
+            return _render(source, position, cached, encoding)
+        if not settings.cache_only and settings.delay_ms > 0:
+            # A passing mouse is cancelled during this wait: it costs nothing, not even budget.
+            await asyncio.sleep(settings.delay_ms / 1000.0)
+        if settings.cache_only or not self.budget.allow(settings.max_per_minute):
+            cached = await engine.recall(ask)  # the team's cache too, never a model
+            return _render(source, position, cached, encoding) if cached is not None else None
+        try:
+            answer = await context.ask(ask, quiet=True)  # hovers fire often: no message per miss
+        except NoAnswer:
+            return None
+        return _render(source, position, answer, encoding)
 
 
-def _render(
-    server: SwitchboardServer, source: Any, position: Position, answer: Answer[Any]
-) -> types.Hover:
+def _render(source: Any, position: Position, answer: Answer[Any], encoding: str) -> types.Hover:
     line = source.line_text(position.line)
     word_range = None
     for match in WORD.finditer(line):
@@ -109,7 +115,7 @@ def _render(
                 source,
                 Position(position.line, match.start()),
                 Position(position.line, match.end()),
-                server.encoding,
+                encoding,
             )
             break
     return types.Hover(

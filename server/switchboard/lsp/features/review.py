@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcContentModified
@@ -21,12 +21,10 @@ from pygls.uris import to_fs_path
 from ...gateway import NoAnswer
 from ...tasks import ExcludedFile, Finding, LineReplacement, Source
 from ...tasks.edits import relocate
+from ..context import Feature, FeatureContext
 from ..documents import Document, LineShift
 from ..edits import workspace_edit
 from ..positions import lines_range
-
-if TYPE_CHECKING:
-    from ..server import SwitchboardServer
 
 log = logging.getLogger(__name__)
 
@@ -64,21 +62,29 @@ def _being_cancelled() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-@dataclass
-class ReviewFeature:
-    server: SwitchboardServer
-    _findings: dict[str, list[Tracked]] = field(default_factory=dict)
-    _running: dict[str, _Run] = field(default_factory=dict)
+class ReviewFeature(Feature):
+    """Reviews of whole files, and the findings they left on the documents."""
+
+    def __init__(self, context: FeatureContext) -> None:
+        super().__init__(context)
+        self._findings: dict[str, list[Tracked]] = {}
+        self._running: dict[str, _Run] = {}
 
     # -- running a review ---------------------------------------------------------------------
 
-    async def run(self, uri: Any) -> dict[str, Any]:
+    def did_save(self, params: types.DidSaveTextDocumentParams) -> None:
+        """Review a saved document when the settings ask for it (`review.onSave`)."""
+        uri = params.text_document.uri
+        if self.context.settings.review.on_save and self.context.documents.get(uri):
+            self.context.spawn(self.run(uri))
+
+    async def run(self, uri: Any = None, *_: Any) -> dict[str, Any]:
         """Review `uri`. Requests for the same text share one review; a request for an older
         text than a newer review's gets ContentModified. Cancelling the last request waiting
         on a review cancels it (and its provider call)."""
         if not isinstance(uri, str):
             raise ValueError("switchboard.review takes the document URI as its argument")
-        document = self.server.documents.get(uri)
+        document = self.context.documents.get(uri)
         version = document.version if document is not None else None
         run = self._running.get(uri)
         if run is None or run.task.done() or run.version != version:
@@ -105,27 +111,27 @@ class ReviewFeature:
             self._running.pop(uri, None)
 
     async def _review(self, uri: str) -> dict[str, Any]:
-        server = self.server
-        document = server.documents.get(uri)
+        context = self.context
+        document = context.documents.get(uri)
         source, version = (document.source, document.version) if document else (_read(uri), None)
         if source is None:
             return {"findings": 0, "error": "the file is not open and cannot be read"}
         try:
-            ask = server.engine.review_ask(source)
+            ask = context.engine.review_ask(source)
         except ExcludedFile as excluded:
             return {"findings": 0, "error": str(excluded)}
         except NoAnswer as too_large:  # no model on the route could take the whole file
-            server.notifier.failed("review", too_large)
+            context.notifier.failed("review", too_large)
             return {"findings": 0, "error": str(too_large), **too_large.envelope()}
         async with self._progress(f"Reviewing {source.name}") as report:
-            model = server.first_model(ask.route)
+            model = context.first_model(ask.route)
             report(f"asking {model}" if model else "asking")
             try:
-                answer = await server.ask(ask)
+                answer = await context.ask(ask)
             except NoAnswer as failure:
                 return {"findings": 0, "error": str(failure), **failure.envelope()}
             report("publishing findings")
-            current = server.documents.get(uri)
+            current = context.documents.get(uri)
             tracked = self._track(uri, answer.value.findings, source, version)
             self._findings[uri] = tracked
             self.publish(uri, current.version if current else version)
@@ -135,7 +141,7 @@ class ReviewFeature:
         self, uri: str, findings: tuple[Finding, ...], reviewed: Source, version: int | None
     ) -> list[Tracked]:
         """Findings placed on the current text (it may have changed during the review)."""
-        documents = self.server.documents
+        documents = self.context.documents
         current = documents.get(uri)
         tracked = []
         for finding in findings:
@@ -164,7 +170,7 @@ class ReviewFeature:
     # -- diagnostics ----------------------------------------------------------------------------
 
     def publish(self, uri: str, version: int | None) -> None:
-        document = self.server.documents.get(uri)
+        document = self.context.documents.get(uri)
         source = document.source if document is not None else _read(uri)
         diagnostics = []
         for item in self._findings.get(uri, []):
@@ -172,7 +178,7 @@ class ReviewFeature:
                 break
             diagnostics.append(
                 types.Diagnostic(
-                    range=lines_range(source, item.first, item.last, self.server.encoding),
+                    range=lines_range(source, item.first, item.last, self.context.encoding),
                     message=item.finding.message,
                     severity=_SEVERITY.get(item.finding.severity, types.DiagnosticSeverity.Warning),
                     source=SOURCE,
@@ -180,7 +186,7 @@ class ReviewFeature:
                     data={"finding": item.id},
                 )
             )
-        self.server.text_document_publish_diagnostics(
+        self.context.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
         )
 
@@ -203,7 +209,7 @@ class ReviewFeature:
 
     def document_closed(self, uri: str) -> None:
         if self._findings.pop(uri, None):
-            self.server.text_document_publish_diagnostics(
+            self.context.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
             )
         running = self._running.pop(uri, None)
@@ -220,7 +226,7 @@ class ReviewFeature:
             (t for t in self._findings.get(uri, []) if t.id == diagnostic.data.get("finding")),
             None,
         )
-        document = self.server.documents.get(uri)
+        document = self.context.documents.get(uri)
         if item is None or item.fix_lines is None or document is None:
             return None
         source = document.source
@@ -237,31 +243,31 @@ class ReviewFeature:
                 uri,
                 document.version,
                 replacement,
-                self.server.encoding,
-                self.server.client_document_changes,
+                self.context.encoding,
+                self.context.supports.document_changes,
             ),
         )
 
     # -- progress ---------------------------------------------------------------------------------
 
     def _progress(self, title: str) -> _Progress:
-        return _Progress(self.server, title)
+        return _Progress(self.context, title)
 
 
 class _Progress:
     """`$/progress` when the client supports it; never blocks on `window/workDoneProgress/create`
     (some clients never answer it)."""
 
-    def __init__(self, server: SwitchboardServer, title: str) -> None:
-        self.server = server
+    def __init__(self, context: FeatureContext, title: str) -> None:
+        self.context = context
         self.title = title
         self.token: str | None = None
 
     async def __aenter__(self):
-        if self.server.client_supports_progress:
+        if self.context.supports.progress:
             token = f"switchboard-{uuid.uuid4().hex[:8]}"
             created = asyncio.ensure_future(
-                self.server.window_work_done_progress_create_async(
+                self.context.window_work_done_progress_create_async(
                     types.WorkDoneProgressCreateParams(token=token)
                 )
             )
@@ -277,7 +283,7 @@ class _Progress:
 
     def _send(self, value: Any) -> None:
         if self.token is not None:
-            self.server.progress(types.ProgressParams(token=self.token, value=value))
+            self.context.progress(types.ProgressParams(token=self.token, value=value))
 
     async def __aexit__(self, *exc: object) -> None:
         self._send(types.WorkDoneProgressEnd(message="done"))
