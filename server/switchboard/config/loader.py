@@ -18,7 +18,7 @@ from cattrs.errors import CattrsError, ForbiddenExtraKeysError
 from cattrs.v import transform_error
 
 from .defaults import builtin_providers_models_routes
-from .schema import BUILTIN_TASKS, REASONING_EFFORTS, Config, TaskConfig
+from .schema import BUILTIN_TASKS, REASONING_EFFORTS, Config, TaskConfig, TasksConfig
 
 CONFIG_ENV = "SWITCHBOARD_CONFIG"
 APP_NAME = "switchboard"
@@ -77,6 +77,8 @@ def config_from_mapping(
     merged["providers"] = {**_unstructure(providers), **_table(raw, "providers", source)}
     merged["models"] = {**_unstructure(models), **_table(raw, "models", source)}
     merged["routes"] = {**{k: list(v) for k, v in routes.items()}, **_table(raw, "routes", source)}
+    if "tasks" in raw:
+        merged["tasks"] = _tasks_over_defaults(_table(raw, "tasks", source))
     try:
         config = strict_converter.structure(merged, Config)
     except Exception as exc:  # cattrs raises exception groups naming each bad field
@@ -93,6 +95,19 @@ def config_from_mapping(
     if problems:
         raise ConfigError(f"{source}: " + "; ".join(problems))
     return config
+
+
+def _tasks_over_defaults(tasks: Mapping[str, Any]) -> dict[str, Any]:
+    """Each `[tasks.X]` table over that task's own defaults (not the generic TaskConfig's):
+    `[tasks.complete] hedge = false` must keep completion's short deadline."""
+    defaults = TasksConfig()
+    out: dict[str, Any] = {}
+    for name, table in tasks.items():
+        default = getattr(defaults, name, None)
+        if isinstance(table, dict) and isinstance(default, TaskConfig):
+            table = {**strict_converter.unstructure(default), **table}
+        out[name] = table
+    return out
 
 
 def _home(path: str | None) -> str | None:
@@ -279,6 +294,10 @@ def task_problems(prefix: str, knobs: TaskConfig):
         yield f"{prefix}.large_fix_lines: must be at least 1"
     if not 0 < knobs.attempt_share <= 1:
         yield f"{prefix}.attempt_share: must be more than 0 and at most 1"
+    if not 0 <= knobs.context_lines_after <= MAX_CONTEXT_LINES:
+        yield f"{prefix}.context_lines_after: must be between 0 and {MAX_CONTEXT_LINES}"
+    if knobs.max_output_tokens is not None and knobs.max_output_tokens < 1:
+        yield f"{prefix}.max_output_tokens: must be at least 1"
 
 
 def _team_problems(config: Config, environ: Mapping[str, str]):

@@ -9,13 +9,13 @@ from typing import Literal
 
 import attrs
 
-TaskName = str  # "fix", "explain", "review" or a custom action's route
+TaskName = str  # "fix", "explain", "review", "complete" or a custom action's route
 
-BUILTIN_TASKS = ("fix", "explain", "review")
+BUILTIN_TASKS = ("fix", "explain", "review", "complete")
 # OpenAI's ReasoningEffort values, lowest first (the chat-completions request schema).
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 # Tasks the user waits on while typing or pointing: they ask for the least reasoning.
-QUICK_TASKS = frozenset({"fix", "explain"})
+QUICK_TASKS = frozenset({"fix", "explain", "complete"})
 
 
 @attrs.frozen(kw_only=True)
@@ -62,6 +62,9 @@ class ModelConfig:
     # The `reasoning_effort` values the model accepts; quick tasks (fix, explain) send the
     # lowest of them. Empty: the field is never sent (many servers reject it).
     reasoning_efforts: tuple[str, ...] = ()
+    # The model fills in the middle: inline completions go to `{base_url}/completions` with
+    # `prompt` (before the cursor) and `suffix` (after it) instead of a chat prompt.
+    fim: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -81,6 +84,10 @@ class TaskConfig:
     # While other models remain on the route, one attempt may use at most this share of the
     # time left before the deadline: a provider that hangs leaves the rest room to answer.
     attempt_share: float = 0.5
+    # Lines sent after the cursor (inline completion); `context_lines` are those before it.
+    context_lines_after: int = 10
+    # Caps the answer's output tokens below the model's own limit (inline completion: short).
+    max_output_tokens: int | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -88,6 +95,10 @@ class TasksConfig:
     fix: TaskConfig = TaskConfig(deadline_s=20.0)
     explain: TaskConfig = TaskConfig(deadline_s=10.0, context_lines=20, hedge=True)
     review: TaskConfig = TaskConfig(deadline_s=120.0)
+    # Suggestions while typing: worth nothing late, so a short deadline and a hedge.
+    complete: TaskConfig = TaskConfig(
+        deadline_s=1.5, context_lines=40, context_lines_after=15, max_output_tokens=64, hedge=True
+    )
 
 
 @attrs.frozen(kw_only=True)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .source import Position, Source
 
 if TYPE_CHECKING:
+    from .complete import Suggestion, complete_ask
     from .edits import LineReplacement, TextEdit
     from .explain import Explanation, explain_ask
     from .fix import (
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from .review import Finding, Review, review_ask
 
 _LAZY = {
+    "Suggestion": "complete",
+    "complete_ask": "complete",
     "LineReplacement": "edits",
     "TextEdit": "edits",
     "Explanation": "explain",
@@ -65,7 +68,9 @@ __all__ = [
     "Redactor",
     "Review",
     "Source",
+    "Suggestion",
     "TextEdit",
+    "complete_ask",
     "edit_ask",
     "exclusion_rule",
     "explain_ask",
