@@ -5,17 +5,28 @@ Every provider here is the fake one on loopback; nothing of ours is mocked.
 
 from __future__ import annotations
 
+import asyncio
+import copy
 from pathlib import Path
 
 import attrs
 import pytest
+from lsprotocol import types
+from pytest_lsp import client_capabilities
 
 from switchboard.gateway import CacheState
 from switchboard.tasks import Source
 from switchboard.tasks.complete import clean_suggestion, completion_context
 from switchboard.tasks.privacy import Redactor
-from tests.fake_provider import FakeProvider, RateLimited, Reply, validate_completions_request
-from tests.support import make_config
+from tests.fake_provider import (
+    FakeProvider,
+    Hang,
+    RateLimited,
+    Reply,
+    validate_completions_request,
+)
+from tests.lsp_support import write_config
+from tests.support import assert_stats_report, make_config
 
 # A cursor in the middle of a function: after `total = ` on line 2.
 FUNC = (
@@ -133,3 +144,157 @@ def test_cleaning(answer: str, expected: str) -> None:
 def test_suffix_overlap_within_the_line() -> None:
     context = _context("print(mean())\n", 0, len("print(mean("))
     assert clean_suggestion("[1, 2]))", context) == "[1, 2]"
+
+
+# --- the editor: textDocument/inlineCompletion and completion items over stdio ---------------
+
+
+def _inline_capabilities() -> types.ClientCapabilities:
+    capabilities = copy.deepcopy(client_capabilities("visual-studio-code"))
+    assert capabilities.text_document is not None
+    capabilities.text_document.inline_completion = types.InlineCompletionClientCapabilities()
+    return capabilities
+
+
+@pytest.fixture
+def start(tmp_path, fake, lsp):
+    """start(**options) -> a session whose `complete` route is fast (FIM) then backup (chat)."""
+
+    async def launch(settings=None, **options):
+        config = write_config(
+            tmp_path,
+            fake.base_url,
+            models={"fast": {"provider": "p", "fim": True}, "backup": {"provider": "q"}},
+            routes={
+                "fix": ["fast", "backup"],
+                "explain": ["fast"],
+                "review": ["fast"],
+                "complete": ["fast", "backup"],
+            },
+            tasks={"complete": {"hedge": False}, "explain": {"hedge": False}},
+        )
+        options.setdefault("capabilities", _inline_capabilities())
+        settings = {"completion": {"debounceMs": 0, **(settings or {})}}
+        return await lsp(config, configuration=settings, initialization_options=settings)
+
+    return launch
+
+
+def _inline_params(uri: str, line: int, character: int) -> types.InlineCompletionParams:
+    return types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        position=types.Position(line=line, character=character),
+        context=types.InlineCompletionContext(
+            trigger_kind=types.InlineCompletionTriggerKind.Automatic
+        ),
+    )
+
+
+async def _inline(session, uri: str, line: int, character: int) -> list[str]:
+    result = await session.client.text_document_inline_completion_async(
+        _inline_params(uri, line, character)
+    )
+    items = result.items if isinstance(result, types.InlineCompletionList) else result or []
+    return [item.insert_text for item in items]
+
+
+async def test_capabilities_follow_the_client(tmp_path, fake, lsp) -> None:
+    config = write_config(tmp_path, fake.base_url)
+    inline = await lsp(config, capabilities=_inline_capabilities())
+    assert inline.result.capabilities.inline_completion_provider is not None
+    assert inline.result.capabilities.completion_provider is None
+    plain = await lsp(config, client="neovim")
+    assert plain.result.capabilities.inline_completion_provider is None
+    assert plain.result.capabilities.completion_provider is not None
+
+
+async def test_inline_suggestion_mid_function_and_acceptance_in_stats(start, fake) -> None:
+    fake.script("fast", Reply("sum(values)"))
+    session = await start()
+    uri = session.open("m.py", FUNC)
+    result = await session.client.text_document_inline_completion_async(
+        _inline_params(uri, *CURSOR)
+    )
+    [item] = result.items
+    assert item.insert_text == "sum(values)"
+    assert item.range == types.Range(start=types.Position(*CURSOR), end=types.Position(*CURSOR))
+    [request] = fake.requests
+    assert request.path.endswith("/v1/completions") and request.schema_errors == ()
+    assert item.command is not None and item.command.command == "switchboard.acceptCompletion"
+    await session.command(item.command.command, *(item.command.arguments or []))
+    stats = await session.command("switchboard.stats")
+    assert_stats_report(stats)
+    [row] = [row for row in stats["models"] if row["model"] == "fast"]
+    suggestions = row["suggestions"]
+    assert (suggestions["shown"], suggestions["accepted"]) == (1, 1)
+    assert suggestions["acceptance_rate"] == 1.0
+    assert suggestions["p50_ms"] is not None and suggestions["p95_ms"] is not None
+
+
+async def test_typed_ahead_reuse_needs_no_model(start, fake) -> None:
+    fake.script("fast", Reply("sum(values)"))
+    session = await start()
+    uri = session.open("m.py", FUNC)
+    assert await _inline(session, uri, *CURSOR) == ["sum(values)"]
+    line, character = CURSOR
+    typed = FUNC.replace("    total = \n", "    total = sum(\n")
+    session.change(uri, 2, types.TextDocumentContentChangeWholeDocument(text=typed))
+    assert await _inline(session, uri, line, character + len("sum(")) == ["values)"]
+    assert len(fake.requests) == 1
+
+
+async def test_a_newer_request_cancels_the_older_and_its_provider_call(start, fake) -> None:
+    fake.script("fast", Hang(), Reply("len(values)"))
+    session = await start()
+    uri = session.open("m.py", FUNC)
+    protocol = session.client.protocol
+    older = protocol.send_request(
+        types.TEXT_DOCUMENT_INLINE_COMPLETION, _inline_params(uri, *CURSOR), msg_id="older"
+    )
+    [hung] = await asyncio.to_thread(fake.wait_for_requests, 1)
+    newer = FUNC.replace("    total = \n", "    total = s\n")
+    session.change(uri, 2, types.TextDocumentContentChangeWholeDocument(text=newer))
+    texts = await _inline(session, uri, CURSOR[0], CURSOR[1] + 1)
+    assert await asyncio.to_thread(hung.wait_client_disconnected, 5.0)
+    assert texts == ["len(values)"]
+    with pytest.raises(Exception):  # noqa: B017 - the older reply is a RequestCancelled error
+        await asyncio.wait_for(asyncio.wrap_future(older), 5)
+
+
+async def test_fallback_when_the_fast_model_is_rate_limited(start, fake) -> None:
+    fake.script("fast", RateLimited(retry_after=5))
+    fake.script("backup", Reply("```python\nsum(values)\n    return total / len(values)\n```"))
+    session = await start()
+    uri = session.open("m.py", FUNC)
+    assert await _inline(session, uri, *CURSOR) == ["sum(values)"]
+    fim, chat = fake.requests
+    assert fim.path == "/v1/completions" and chat.path == "/v1/chat/completions"
+
+
+async def test_completion_items_for_a_client_without_inline_completion(tmp_path, fake, lsp):
+    fake.script("fast", Reply("<think>a sum</think>sum(values)"))
+    config = write_config(
+        tmp_path,
+        fake.base_url,
+        routes={"fix": ["fast"], "explain": ["fast"], "review": ["fast"], "complete": ["fast"]},
+        tasks={"complete": {"hedge": False}},
+    )
+    settings = {"completion": {"debounceMs": 0}}
+    session = await lsp(config, client="neovim", configuration=settings)
+    uri = session.open("m.py", FUNC)
+    result = await session.client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(*CURSOR)
+        )
+    )
+    assert isinstance(result, types.CompletionList)
+    [item] = result.items
+    assert item.text_edit is not None and item.text_edit.new_text == "sum(values)"
+    assert item.command is not None and list(item.command.arguments or []) == ["fast"]
+
+
+async def test_completion_can_be_switched_off(start, fake) -> None:
+    session = await start({"enabled": False})
+    uri = session.open("m.py", FUNC)
+    assert await _inline(session, uri, *CURSOR) == []
+    assert fake.requests == []

@@ -1,4 +1,5 @@
-"""Usage accounting per model: requests, failures by kind, latency, tokens, cost, cache hits.
+"""Usage accounting per model: requests, failures by kind, latency, tokens, cost, cache hits,
+and inline suggestions (shown, accepted, their latency).
 
 Counts accumulate in memory and are added to a SQLite file in batches, so several processes (an
 editor's server, a CI script) add up into the same figures that `switchboard stats` shows.
@@ -47,6 +48,16 @@ CREATE TABLE IF NOT EXISTS latency (
     at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS latency_by_model ON latency (model, at);
+CREATE TABLE IF NOT EXISTS suggestions (
+    model TEXT PRIMARY KEY,
+    shown INTEGER NOT NULL DEFAULT 0,
+    accepted INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS suggestion_latency (
+    model TEXT NOT NULL,
+    ms REAL NOT NULL,
+    at REAL NOT NULL
+);
 """
 
 _FLUSH_EVERY_S = 2.0
@@ -66,6 +77,10 @@ class UsageDelta:
     cache_stale: int = 0
     outcomes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     latencies: list[tuple[float, float]] = field(default_factory=list)  # (ms, wall time)
+    # Inline suggestions: shown to the user, taken by them, and how long the model took.
+    shown: int = 0
+    accepted: int = 0
+    suggestion_latencies: list[tuple[float, float]] = field(default_factory=list)
 
     def merge(self, older: UsageDelta) -> None:
         """Add figures not yet saved (they came first, so their latencies go first)."""
@@ -74,6 +89,7 @@ class UsageDelta:
         for outcome, count in older.outcomes.items():
             self.outcomes[outcome] += count
         self.latencies[:0] = older.latencies
+        self.suggestion_latencies[:0] = older.suggestion_latencies
 
 
 _COUNTERS = (
@@ -84,6 +100,8 @@ _COUNTERS = (
     "cost_usd",
     "cache_fresh",
     "cache_stale",
+    "shown",
+    "accepted",
 )
 
 # Receives each batch of figures once it is saved locally (team mode sends them to Redis).
@@ -105,6 +123,10 @@ class ModelStats:
     cost_usd: float
     cache_fresh: int
     cache_stale: int
+    shown: int = 0
+    accepted: int = 0
+    suggestion_p50_ms: float | None = None
+    suggestion_p95_ms: float | None = None
 
     @property
     def failure_count(self) -> int:
@@ -194,6 +216,19 @@ class UsageLog:
             else:
                 delta.cache_fresh += 1
 
+    def record_suggestion(
+        self, alias: str, provider: str, *, accepted: bool, latency_ms: float | None = None
+    ) -> None:
+        """Count a suggestion shown (with the model's latency when one was asked) or accepted."""
+        with self._lock:
+            delta = self._delta(alias, provider)
+            if accepted:
+                delta.accepted += 1
+            else:
+                delta.shown += 1
+                if latency_ms is not None:
+                    delta.suggestion_latencies.append((latency_ms, time.time()))
+
     def maybe_flush(self) -> None:
         if time.monotonic() - self._last_flush >= _FLUSH_EVERY_S:
             self.flush()
@@ -266,6 +301,25 @@ class UsageLog:
                            DO UPDATE SET count = count + excluded.count""",
                         [(alias, outcome, n) for outcome, n in d.outcomes.items()],
                     )
+                    if d.shown or d.accepted:
+                        db.execute(
+                            """INSERT INTO suggestions (model, shown, accepted) VALUES (?, ?, ?)
+                               ON CONFLICT (model) DO UPDATE SET
+                                   shown = shown + excluded.shown,
+                                   accepted = accepted + excluded.accepted""",
+                            (alias, d.shown, d.accepted),
+                        )
+                    if d.suggestion_latencies:
+                        db.executemany(
+                            "INSERT INTO suggestion_latency (model, ms, at) VALUES (?, ?, ?)",
+                            [(alias, ms, at) for ms, at in d.suggestion_latencies],
+                        )
+                        db.execute(
+                            """DELETE FROM suggestion_latency WHERE model = ? AND rowid NOT IN (
+                                   SELECT rowid FROM suggestion_latency WHERE model = ?
+                                   ORDER BY at DESC LIMIT ?)""",
+                            (alias, alias, self._samples),
+                        )
                     if d.latencies:
                         db.executemany(
                             "INSERT INTO latency (model, ms, at) VALUES (?, ?, ?)",
@@ -296,12 +350,22 @@ class UsageLog:
                 "SELECT model, outcome, count FROM model_outcomes"
             ).fetchall()
             latency_rows = self._db.execute("SELECT model, ms FROM latency").fetchall()
+            suggestion_rows = self._db.execute(
+                "SELECT model, shown, accepted FROM suggestions"
+            ).fetchall()
+            suggestion_latency_rows = self._db.execute(
+                "SELECT model, ms FROM suggestion_latency"
+            ).fetchall()
         outcomes: dict[str, dict[str, int]] = defaultdict(dict)
         for model, outcome, count in outcome_rows:
             outcomes[model][outcome] = count
         latencies: dict[str, list[float]] = defaultdict(list)
         for model, ms in latency_rows:
             latencies[model].append(ms)
+        suggestions = {model: (shown, accepted) for model, shown, accepted in suggestion_rows}
+        suggestion_ms: dict[str, list[float]] = defaultdict(list)
+        for model, ms in suggestion_latency_rows:
+            suggestion_ms[model].append(ms)
         stats = []
         for model, provider, requests, ok, p_tok, c_tok, cost, fresh, stale in usage_rows:
             kinds = outcomes.get(model, {})
@@ -320,6 +384,10 @@ class UsageLog:
                     cost_usd=cost,
                     cache_fresh=fresh,
                     cache_stale=stale,
+                    shown=suggestions.get(model, (0, 0))[0],
+                    accepted=suggestions.get(model, (0, 0))[1],
+                    suggestion_p50_ms=percentile(suggestion_ms.get(model, []), 50),
+                    suggestion_p95_ms=percentile(suggestion_ms.get(model, []), 95),
                 )
             )
         return stats
@@ -331,6 +399,7 @@ class UsageLog:
             if self._db is not None:
                 self._db.executescript(
                     "DELETE FROM model_usage; DELETE FROM model_outcomes; DELETE FROM latency;"
+                    " DELETE FROM suggestions; DELETE FROM suggestion_latency;"
                 )
 
     def close(self) -> None:
