@@ -298,3 +298,20 @@ async def test_completion_can_be_switched_off(start, fake) -> None:
     uri = session.open("m.py", FUNC)
     assert await _inline(session, uri, *CURSOR) == []
     assert fake.requests == []
+
+
+def test_a_workspace_may_turn_completion_down_never_up(tmp_path, fake) -> None:
+    from switchboard.config.workspace import apply_overlay
+
+    config = _config(tmp_path, fake)
+    lower = {"max_output_tokens": 16, "deadline_s": 0.5}
+    updated, warnings = apply_overlay(config, {"tasks": {"complete": lower}}, "ws")
+    assert (updated.tasks.complete.max_output_tokens, updated.tasks.complete.deadline_s) == (
+        16,
+        0.5,
+    )
+    assert warnings == []
+    higher = {"max_output_tokens": 4096, "context_lines": 400, "deadline_s": 30}
+    updated, warnings = apply_overlay(config, {"tasks": {"complete": higher}}, "ws")
+    assert updated.tasks.complete == config.tasks.complete
+    assert len(warnings) == 1 and "may lower, not raise" in warnings[0]
