@@ -67,6 +67,14 @@ class ModelRow:
         figures = self.figures
         return round(min(1.0, figures.accepted / figures.shown), 4) if figures.shown else None
 
+    @property
+    def suggestion_p50_ms(self) -> float | None:
+        return _tenths(self.figures.suggestion_p50_ms)
+
+    @property
+    def suggestion_p95_ms(self) -> float | None:
+        return _tenths(self.figures.suggestion_p95_ms)
+
     def suggestions_json(self) -> dict[str, Any] | None:
         figures = self.figures
         if not figures.shown and not figures.accepted:
@@ -75,8 +83,8 @@ class ModelRow:
             "shown": figures.shown,
             "accepted": figures.accepted,
             "acceptance_rate": self.acceptance_rate,
-            "p50_ms": _tenths(figures.suggestion_p50_ms),
-            "p95_ms": _tenths(figures.suggestion_p95_ms),
+            "p50_ms": self.suggestion_p50_ms,
+            "p95_ms": self.suggestion_p95_ms,
         }
 
     def to_json(self) -> dict[str, Any]:
