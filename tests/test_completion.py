@@ -12,6 +12,7 @@ from pathlib import Path
 import attrs
 import pytest
 from lsprotocol import types
+from pygls.exceptions import JsonRpcRequestCancelled
 from pytest_lsp import client_capabilities
 
 from switchboard.gateway import CacheState
@@ -198,6 +199,7 @@ async def _inline(session, uri: str, line: int, character: int) -> list[str]:
     return [item.insert_text for item in items]
 
 
+@pytest.mark.slow  # two servers
 async def test_capabilities_follow_the_client(tmp_path, fake, lsp) -> None:
     config = write_config(tmp_path, fake.base_url)
     inline = await lsp(config, capabilities=_inline_capabilities())
@@ -257,8 +259,35 @@ async def test_a_newer_request_cancels_the_older_and_its_provider_call(start, fa
     texts = await _inline(session, uri, CURSOR[0], CURSOR[1] + 1)
     assert await asyncio.to_thread(hung.wait_client_disconnected, 5.0)
     assert texts == ["len(values)"]
-    with pytest.raises(Exception):  # noqa: B017 - the older reply is a RequestCancelled error
+    with pytest.raises(JsonRpcRequestCancelled):
         await asyncio.wait_for(asyncio.wrap_future(older), 5)
+
+
+async def test_a_request_typed_over_during_the_debounce_costs_nothing(start, fake) -> None:
+    fake.default("fast", Reply("len(values)"))
+    session = await start({"debounceMs": 400})
+    uri = session.open("m.py", FUNC)
+    older = session.client.protocol.send_request(
+        types.TEXT_DOCUMENT_INLINE_COMPLETION, _inline_params(uri, *CURSOR), msg_id="older"
+    )
+    await asyncio.sleep(0.1)  # inside the older request's debounce
+    newer = FUNC.replace("    total = \n", "    total = s\n")
+    session.change(uri, 2, types.TextDocumentContentChangeWholeDocument(text=newer))
+    assert await _inline(session, uri, CURSOR[0], CURSOR[1] + 1) == ["len(values)"]
+    with pytest.raises(JsonRpcRequestCancelled):
+        await asyncio.wait_for(asyncio.wrap_future(older), 5)
+    assert len(fake.requests) == 1  # only the newer one reached a model
+
+
+async def test_past_the_per_minute_cap_only_the_cache_answers(start, fake) -> None:
+    fake.default("fast", Reply("sum(values)"))
+    session = await start({"maxPerMinute": 1})
+    uri = session.open("m.py", FUNC)
+    assert await _inline(session, uri, *CURSOR) == ["sum(values)"]
+    other = FUNC.replace("    total = \n", "    total = 0\n    count = \n")
+    session.change(uri, 2, types.TextDocumentContentChangeWholeDocument(text=other))
+    assert await _inline(session, uri, 4, len("    count = ")) == []
+    assert len(fake.requests) == 1
 
 
 async def test_fallback_when_the_fast_model_is_rate_limited(start, fake) -> None:
