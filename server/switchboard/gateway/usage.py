@@ -309,32 +309,28 @@ class UsageLog:
                                    accepted = accepted + excluded.accepted""",
                             (alias, d.shown, d.accepted),
                         )
-                    if d.suggestion_latencies:
-                        db.executemany(
-                            "INSERT INTO suggestion_latency (model, ms, at) VALUES (?, ?, ?)",
-                            [(alias, ms, at) for ms, at in d.suggestion_latencies],
-                        )
-                        db.execute(
-                            """DELETE FROM suggestion_latency WHERE model = ? AND rowid NOT IN (
-                                   SELECT rowid FROM suggestion_latency WHERE model = ?
-                                   ORDER BY at DESC LIMIT ?)""",
-                            (alias, alias, self._samples),
-                        )
-                    if d.latencies:
-                        db.executemany(
-                            "INSERT INTO latency (model, ms, at) VALUES (?, ?, ?)",
-                            [(alias, ms, at) for ms, at in d.latencies],
-                        )
-                        db.execute(
-                            """DELETE FROM latency WHERE model = ? AND rowid NOT IN (
-                                   SELECT rowid FROM latency WHERE model = ?
-                                   ORDER BY at DESC LIMIT ?)""",
-                            (alias, alias, self._samples),
-                        )
+                    self._add_samples("suggestion_latency", alias, d.suggestion_latencies)
+                    self._add_samples("latency", alias, d.latencies)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+
+    def _add_samples(self, table: str, alias: str, samples: list[tuple[float, float]]) -> None:
+        """Add (ms, at) samples to `table`, keeping only the newest `latency_samples` per model.
+        `table` is one of ours, never input."""
+        if not samples:
+            return
+        assert self._db is not None
+        self._db.executemany(
+            f"INSERT INTO {table} (model, ms, at) VALUES (?, ?, ?)",
+            [(alias, ms, at) for ms, at in samples],
+        )
+        self._db.execute(
+            f"""DELETE FROM {table} WHERE model = ? AND rowid NOT IN (
+                   SELECT rowid FROM {table} WHERE model = ? ORDER BY at DESC LIMIT ?)""",
+            (alias, alias, self._samples),
+        )
 
     def snapshot(self) -> list[ModelStats]:
         """Every model's figures, including this process's unsaved ones."""
