@@ -142,6 +142,24 @@ def test_cleaning(answer: str, expected: str) -> None:
     assert clean_suggestion(answer, _context(FUNC, *CURSOR)) == expected
 
 
+def test_indentation_fits_the_line() -> None:
+    text = "def f(xs):\n    \n    return 1\n"
+    context = _context(text, 1, 4)  # the cursor in the body's indentation
+    # The model repeated the indentation: only what follows it is inserted.
+    assert clean_suggestion("    for x in xs:\n        print(x)", context) == (
+        "for x in xs:\n        print(x)"
+    )
+    # The model wrote the block at column 0: its later lines move to the body's indentation.
+    assert clean_suggestion("for x in xs:\n    print(x)", context) == (
+        "for x in xs:\n        print(x)"
+    )
+
+
+def test_the_space_already_typed_is_not_doubled() -> None:
+    assert clean_suggestion("total = sum(values)", _context(FUNC, *CURSOR)) == "sum(values)"
+    assert clean_suggestion(" sum(values)", _context(FUNC, *CURSOR)) == "sum(values)"
+
+
 def test_suffix_overlap_within_the_line() -> None:
     context = _context("print(mean())\n", 0, len("print(mean("))
     assert clean_suggestion("[1, 2]))", context) == "[1, 2]"

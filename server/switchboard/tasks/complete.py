@@ -130,6 +130,18 @@ def _to_end_of_block(text: str, line_before: str) -> str:
     return "\n".join(kept[:MAX_SUGGESTION_LINES])
 
 
+def _rebased(text: str, indentation: str) -> str:
+    """A block the model wrote less indented than the cursor (in `indentation`): its first
+    line goes at the cursor, the others move right by what the first one lacked."""
+    lines = text.split("\n")
+    first = _indent(lines[0])
+    if first >= len(indentation):
+        return text
+    shift = indentation[first:]
+    rest = [shift + line if line.strip() else line for line in lines[1:]]
+    return "\n".join([lines[0][first:], *rest])
+
+
 def clean_suggestion(answer: str, context: CompletionContext) -> str:
     """What to insert, from a model's raw answer (see the module docstring)."""
     text = answer_of(answer).replace("\r\n", "\n").replace("\r", "\n")
@@ -145,6 +157,10 @@ def clean_suggestion(answer: str, context: CompletionContext) -> str:
     elif head and text.startswith(head):
         # Also the cursor in a line's indentation: the answer's own indentation replaces it.
         text = text[len(head) :]
+    elif head and not head.strip():
+        text = _rebased(text, head)
+    if head.strip() and head[-1] in " \t":
+        text = text.lstrip(" \t")  # the space is typed already: `total = ` + `sum(...)`
     text = text.rstrip()
     text = _to_end_of_block(text, head)
     text = _drop_repeated_suffix(text, context.suffix, context.line_after).rstrip()
