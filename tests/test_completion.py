@@ -260,6 +260,12 @@ async def test_typed_ahead_reuse_needs_no_model(start, fake) -> None:
     typed = FUNC.replace("    total = \n", "    total = sum(\n")
     session.change(uri, 2, types.TextDocumentContentChangeWholeDocument(text=typed))
     assert await _inline(session, uri, line, character + len("sum(")) == ["values)"]
+    # Back over what was typed: the first suggestion is still known, with no model call.
+    session.change(uri, 3, types.TextDocumentContentChangeWholeDocument(text=FUNC))
+    session.change(
+        uri, 4, types.TextDocumentContentChangeWholeDocument(text=typed.replace("sum(", "s"))
+    )
+    assert await _inline(session, uri, line, character + 1) == ["um(values)"]
     assert len(fake.requests) == 1
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,8 @@ from ..positions import client_range, from_client
 from .hover import HoverBudget
 
 log = logging.getLogger(__name__)
+
+_RECENT = 8  # suggestions remembered per document for typed-ahead reuse
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +60,9 @@ class Completion(Feature):
         super().__init__(context)
         self.budget = CompletionBudget()
         self._running: dict[str, asyncio.Task[Any]] = {}
-        self._shown: dict[str, Shown] = {}
+        # The last few suggestions per document, newest last: typing along one, then back
+        # over it (or along an older one), still needs no model.
+        self._shown: dict[str, deque[Shown]] = {}
 
     # -- LSP --------------------------------------------------------------------------------
 
@@ -173,17 +178,18 @@ class Completion(Feature):
         return self._show(uri, position.line, line_before, _offer_of(answer, latency))
 
     def _typed_ahead(self, uri: str, line: int, line_before: str) -> Offer | None:
-        """The rest of the last suggestion when the user typed its beginning since."""
-        shown = self._shown.get(uri)
-        if shown is None or shown.line != line or not line_before.startswith(shown.line_before):
-            return None
-        typed = line_before[len(shown.line_before) :]
-        if not typed or not shown.text.startswith(typed) or len(typed) >= len(shown.text):
-            return None
-        return Offer(shown.text[len(typed) :], shown.model, 0.0)
+        """The rest of a recent suggestion whose beginning the user has typed since."""
+        for shown in reversed(self._shown.get(uri, ())):
+            if shown.line != line or not line_before.startswith(shown.line_before):
+                continue
+            typed = line_before[len(shown.line_before) :]
+            if typed and shown.text.startswith(typed) and len(typed) < len(shown.text):
+                return Offer(shown.text[len(typed) :], shown.model, 0.0)
+        return None
 
     def _show(self, uri: str, line: int, line_before: str, offer: Offer) -> Offer:
-        self._shown[uri] = Shown(line, line_before, offer.text, offer.model, offer.latency_ms)
+        recent = self._shown.setdefault(uri, deque(maxlen=_RECENT))
+        recent.append(Shown(line, line_before, offer.text, offer.model, offer.latency_ms))
         self._usage(offer.model, accepted=False, latency_ms=offer.latency_ms or None)
         return offer
 
