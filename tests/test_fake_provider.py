@@ -575,3 +575,49 @@ def test_stop_closes_held_connections_cleanly(caplog: pytest.LogCaptureFixture) 
         gc.collect()
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+# --- /v1/completions (fill-in-the-middle) ------------------------------------------------------
+
+
+def fim(model: str = "fast", **extra: Any) -> dict[str, Any]:
+    return {"model": model, "prompt": "def f():\n    return ", "suffix": "\n", **extra}
+
+
+def post_fim(fake: FakeProvider, body: dict[str, Any]) -> httpx.Response:
+    return httpx.post(f"{fake.base_url}/completions", json=body)
+
+
+def test_completions_answers_with_text_and_records_the_request(fake):
+    fake.script("fast", Reply("42"))
+    response = post_fim(fake, fim(max_tokens=16))
+    assert response.status_code == 200
+    data = response.json()
+    assert data["object"] == "text_completion"
+    assert data["choices"][0]["text"] == "42"
+    [request] = fake.requests
+    assert request.is_fim and request.schema_errors == ()
+    assert request.prompt_text == "def f():\n    return \n\n"
+
+
+def test_completions_stream_text_chunks(fake):
+    fake.script("fast", Reply("forty two", reasoning="think"))
+    with httpx.stream("POST", f"{fake.base_url}/completions", json=fim(stream=True)) as response:
+        events = sse_events(response)
+    assert events[-1] == "[DONE]"
+    texts = [json.loads(e)["choices"][0]["text"] for e in events[:-1] if json.loads(e)["choices"]]
+    # A text completion has no reasoning field: a thinking model writes it inline.
+    assert "".join(texts) == "<think>think</think>forty two"
+
+
+def test_completions_bodies_are_checked_against_create_completion_request(fake):
+    response = post_fim(fake, {**fim(), "messages": []})
+    assert response.status_code == 400
+    assert "unknown field" in response.json()["error"]["message"]
+    assert post_fim(fake, {"model": "fast"}).status_code == 400  # `prompt` is required
+
+
+def test_completions_misbehave_like_chat(fake):
+    fake.script("fast", RateLimited(retry_after=2), NoChoices())
+    assert post_fim(fake, fim()).status_code == 429
+    assert "choices" not in post_fim(fake, fim()).json()

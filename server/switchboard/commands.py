@@ -317,6 +317,28 @@ def _print_models(models: Sequence[ModelRow]) -> None:
             for row in models
         ]
         print(_table(header, rows))
+        _print_suggestions(models)
+
+
+def _print_suggestions(models: Sequence[ModelRow]) -> None:
+    """Inline completion per model, only once there is any: most users never see this table."""
+    used = [row for row in models if row.figures.shown or row.figures.accepted]
+    if not used:
+        return
+    header = ("model", "suggestions shown", "accepted", "rate", "p50 ms", "p95 ms")
+    rows = [
+        (
+            row.figures.model,
+            str(row.figures.shown),
+            str(row.figures.accepted),
+            _percent(row.acceptance_rate),
+            _num(row.suggestion_p50_ms),
+            _num(row.suggestion_p95_ms),
+        )
+        for row in used
+    ]
+    print()
+    print(_table(header, rows))
 
 
 def _money(usd: float) -> str:

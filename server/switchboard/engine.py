@@ -25,6 +25,8 @@ from .tasks import (
     Explanation,
     Review,
     Source,
+    Suggestion,
+    complete_ask,
     edit_ask,
     exclusion_rule,
     explain_ask,
@@ -142,6 +144,10 @@ class Engine:
     ) -> Ask[Explanation]:
         self.guard(source)
         return explain_ask(self.config, source, line, character)
+
+    def complete_ask(self, source: Source, line: int, character: int) -> Ask[Suggestion]:
+        self.guard(source)
+        return complete_ask(self.config, source, line, character)
 
     def review_ask(self, source: Source) -> Ask[Review]:
         self.guard(source)

@@ -37,7 +37,12 @@ from .behaviours import (
     Status,
     behaviour_from_json,
 )
-from .server import FakeProvider, RecordedRequest, validate_chat_request
+from .server import (
+    FakeProvider,
+    RecordedRequest,
+    validate_chat_request,
+    validate_completions_request,
+)
 
 __all__ = [
     "AuthError",
@@ -65,6 +70,7 @@ __all__ = [
     "blackhole",
     "unused_tcp_port",
     "validate_chat_request",
+    "validate_completions_request",
 ]
 
 

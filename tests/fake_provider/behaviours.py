@@ -114,7 +114,20 @@ class _Completion:
         return {"id": self.id, "object": kind, "created": self.created, "model": self.model}
 
     def whole(self) -> dict[str, Any]:
-        """A ``chat.completion`` object."""
+        """A ``chat.completion`` object (``text_completion`` for a ``/completions`` request)."""
+        if self.request.is_fim:
+            return {
+                **self._envelope("text_completion"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "text": self._fim_text(),
+                        "logprobs": None,
+                        "finish_reason": self.finish_reason,
+                    }
+                ],
+                "usage": self.usage,
+            }
         return {
             **self._envelope("chat.completion"),
             "choices": [
@@ -136,6 +149,8 @@ class _Completion:
     def chunks(self) -> list[dict[str, Any]]:
         """The ``chat.completion.chunk`` objects of the same answer, as OpenAI streams them."""
         include_usage = self.request.include_usage
+        if self.request.is_fim:
+            return self._text_chunks(include_usage)
 
         def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
             obj = {
@@ -167,6 +182,29 @@ class _Completion:
             out.append(
                 {**self._envelope("chat.completion.chunk"), "choices": [], "usage": self.usage}
             )
+        return out
+
+    def _fim_text(self) -> str:
+        # A text completion has no reasoning field: a thinking model writes it inline.
+        thought = f"<think>{self.reasoning}</think>" if self.reasoning else ""
+        return thought + (self.content or "")
+
+    def _text_chunks(self, include_usage: bool) -> list[dict[str, Any]]:
+        """The streamed ``text_completion`` objects of a ``/completions`` answer: each choice
+        carries ``text``, the last a ``finish_reason``."""
+
+        def chunk(text: str, finish_reason: str | None = None) -> dict[str, Any]:
+            choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": finish_reason}
+            obj: dict[str, Any] = {**self._envelope("text_completion"), "choices": [choice]}
+            if include_usage:
+                obj["usage"] = None
+            return obj
+
+        text = self._fim_text()
+        out = [chunk(piece) for piece in _pieces(text, self.piece_chars)]
+        out.append(chunk("", self.finish_reason))
+        if include_usage:
+            out.append({**self._envelope("text_completion"), "choices": [], "usage": self.usage})
         return out
 
     def body(self) -> bytes:
@@ -265,7 +303,10 @@ class Reply(Behaviour):
 
 
 def last_user_message(request: RecordedRequest) -> str:
-    """The text of the request's last user message ("" when there is none)."""
+    """The text of the request's last user message ("" when there is none); a text
+    completion's prompt."""
+    if request.is_fim and isinstance(request.json, dict):
+        return _text_of(request.json.get("prompt"))
     for message in reversed(request.messages):
         if message.get("role") == "user":
             return _text_of(message.get("content"))

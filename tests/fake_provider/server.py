@@ -30,12 +30,19 @@ from .behaviours import (
     json_bytes,
 )
 
-__all__ = ["Exchange", "FakeProvider", "RecordedRequest", "validate_chat_request"]
+__all__ = [
+    "Exchange",
+    "FakeProvider",
+    "RecordedRequest",
+    "validate_chat_request",
+    "validate_completions_request",
+]
 
 # Kept in the repository (tests/schemas/README.md says where it comes from).
 SCHEMA_PATH = (
     Path(__file__).resolve().parent.parent / "schemas" / "chat-completions-request.schema.json"
 )
+COMPLETIONS_SCHEMA_PATH = SCHEMA_PATH.with_name("completions-request.schema.json")
 _HEAD_LIMIT = 1 << 16
 _log = logging.getLogger(__name__)
 
@@ -64,12 +71,16 @@ class _RequestSchema:
         self._schemas: dict[str, Any] = document["components"]["schemas"]
         self.name = document["$ref"].rsplit("/", 1)[-1]
         top = _flatten(self._prepare(self._schemas[self.name]))
-        messages = next(p["properties"]["messages"] for p in top if "messages" in p["properties"])
         self.messages: dict[str, _ObjectSchema] = {}
-        for option in messages["items"].pop("oneOf"):
-            role = option["properties"]["role"]["enum"][0]
-            self.messages[role] = _ObjectSchema(_flatten(option), closed=False)
-        messages["items"]["type"] = "object"  # each item is checked against its role's schema
+        # The chat request only; the text-completion request has a plain `prompt` instead.
+        messages = next(
+            (p["properties"]["messages"] for p in top if "messages" in p["properties"]), None
+        )
+        if messages is not None:
+            for option in messages["items"].pop("oneOf"):
+                role = option["properties"]["role"]["enum"][0]
+                self.messages[role] = _ObjectSchema(_flatten(option), closed=False)
+            messages["items"]["type"] = "object"  # each item is checked against its role's schema
         self.request = _ObjectSchema(top, closed=True)
 
     def _prepare(self, node: Any) -> Any:
@@ -89,7 +100,7 @@ class _RequestSchema:
             return (f"<body>: must be a JSON object, not {type(body).__name__}",)
         errors = self.request.errors(body, "", unknown=f"unknown field (not in {self.name})")
         messages = body.get("messages")
-        if isinstance(messages, list):
+        if self.messages and isinstance(messages, list):
             for i, message in enumerate(messages):
                 if not isinstance(message, dict):
                     continue  # reported against the messages array
@@ -167,6 +178,17 @@ def validate_chat_request(body: Any) -> tuple[str, ...]:
     return _schema().errors(body)
 
 
+@functools.cache
+def _completions_schema() -> _RequestSchema:
+    return _RequestSchema(COMPLETIONS_SCHEMA_PATH)
+
+
+def validate_completions_request(body: Any) -> tuple[str, ...]:
+    """Errors of a parsed `/completions` (fill-in-the-middle) body against OpenAI's
+    `CreateCompletionRequest` (empty if valid)."""
+    return _completions_schema().errors(body)
+
+
 # --- records -------------------------------------------------------------------------------
 
 
@@ -197,13 +219,23 @@ class RecordedRequest:
         return self._disconnected.wait(timeout)
 
     @property
+    def is_fim(self) -> bool:
+        """A text completion (`/completions`, fill-in-the-middle), not a chat one."""
+        path = self.path.split("?", 1)[0]
+        return path.endswith("/completions") and not path.endswith("/chat/completions")
+
+    @property
     def messages(self) -> list[dict[str, Any]]:
         messages = self.json.get("messages") if isinstance(self.json, dict) else None
         return [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
 
     @property
     def prompt_text(self) -> str:
-        """All message contents (text parts of multi-part contents too), joined by newlines."""
+        """All message contents (text parts of multi-part contents too), joined by newlines; for
+        a text completion, its prompt and suffix."""
+        if self.is_fim and isinstance(self.json, dict):
+            parts = (self.json.get("prompt"), self.json.get("suffix"))
+            return "\n".join(part for part in parts if isinstance(part, str))
         texts = []
         for message in self.messages:
             content = message.get("content")
@@ -488,6 +520,7 @@ class FakeProvider:
         self._startup_error: BaseException | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         _schema()  # load now (once per process), not during the first request
+        _completions_schema()
 
     # lifecycle
 
@@ -704,10 +737,15 @@ class FakeProvider:
             return keep_alive
 
         received_at = time.monotonic()
-        is_chat = method == "POST" and path.endswith("/chat/completions")
+        is_fim = (
+            method == "POST"
+            and path.endswith("/completions")
+            and not path.endswith("/chat/completions")
+        )
+        is_chat = method == "POST" and (path.endswith("/chat/completions") or is_fim)
         parsed, errors = _parse_body(body) if is_chat else (None, ())
         if parsed is not None:
-            errors = validate_chat_request(parsed)
+            errors = (validate_completions_request if is_fim else validate_chat_request)(parsed)
         request = RecordedRequest(
             method=method,
             path=target,

@@ -14,15 +14,38 @@ export interface ModelStats {
   prompt_tokens?: number;
   completion_tokens?: number;
   cost_usd?: number;
-  price_per_mtok?: { input: number; output: number } | null;
+  price_per_mtok?: Price | null;
   cache_hits?: { fresh?: number; stale?: number };
   edits?: { verified?: number; rejected?: number; not_verified?: number };
+  suggestions?: { shown?: number; accepted?: number; acceptance_rate?: number | null };
+}
+
+/** USD per million tokens, and where it came from (config, provider listing, price table). */
+export interface Price {
+  input: number | null;
+  output: number | null;
+  source?: string;
+}
+
+export interface BudgetLimit {
+  scope: string;
+  period: string;
+  spent_usd: number;
+  limit_usd: number;
+}
+
+export interface Budget {
+  today_usd: number;
+  month_usd: number;
+  limits?: BudgetLimit[];
+  state?: string;
 }
 
 export interface Stats {
   models?: ModelStats[];
   providers?: Record<string, Record<string, unknown>>;
   cache?: Record<string, unknown>;
+  budget?: Budget;
 }
 
 export function escapeHtml(value: unknown): string {
@@ -45,9 +68,36 @@ export function formatCost(usd: number | undefined): string {
   return usd === 0 ? '$0' : usd < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
 }
 
-/** "0.15 / 0.6": the configured USD per million tokens in and out. */
-export function formatPrice(price: { input: number; output: number } | null | undefined): string {
-  return price ? `${price.input} / ${price.output}` : DASH;
+/** "0.15 / 0.6 (config)": USD per million tokens in and out, and where that came from. */
+export function formatPrice(price: Price | null | undefined): string {
+  if (!price) return DASH;
+  const where = price.source ? ` (${price.source})` : '';
+  if (typeof price.input !== 'number' || typeof price.output !== 'number') return `${DASH}${where}`;
+  return `${price.input} / ${price.output}${where}`;
+}
+
+/** "3 / 1 / 0": edits the diagnostic's checker verified, rejected, or could not verify. */
+export function formatEdits(edits: ModelStats['edits']): string {
+  return `${edits?.verified ?? 0} / ${edits?.rejected ?? 0} / ${edits?.not_verified ?? 0}`;
+}
+
+/** "12 shown, 5 accepted (41.7%)": inline suggestions, where the model made any. */
+export function formatSuggestions(suggestions: ModelStats['suggestions']): string {
+  if (!suggestions || !suggestions.shown) return DASH;
+  return `${suggestions.shown} shown, ${suggestions.accepted ?? 0} accepted (${formatPercent(suggestions.acceptance_rate)})`;
+}
+
+/** Today's and this month's spend, against each limit. */
+export function budgetLines(budget: Budget | undefined): string[] {
+  if (!budget) return [];
+  const lines = [`Spent ${formatCost(budget.today_usd)} today, ${formatCost(budget.month_usd)} this month.`];
+  for (const limit of budget.limits ?? []) {
+    const scope = limit.scope === 'overall' ? '' : ` (${limit.scope})`;
+    lines.push(`${limit.period} limit${scope}: ${formatCost(limit.spent_usd)} of ${formatCost(limit.limit_usd)}`);
+  }
+  if (budget.state === 'reached') lines.push('Budget reached: only free models and the cache answer until it resets.');
+  else if (budget.state === 'near') lines.push('Near a budget limit.');
+  return lines;
 }
 
 export function formatPercent(ratio: number | null | undefined): string {
@@ -87,6 +137,8 @@ const MODEL_COLUMNS = [
   'Cost',
   'Price $/Mtok in / out',
   'Cache hits fresh / stale',
+  'Edits verified / rejected / not verified',
+  'Inline suggestions',
 ];
 
 /** One table row of cells (already escaped) per model, in the columns above. */
@@ -105,6 +157,8 @@ export function modelRows(stats: Stats): string[][] {
     formatCost(m.cost_usd),
     formatPrice(m.price_per_mtok),
     `${m.cache_hits?.fresh ?? 0} / ${m.cache_hits?.stale ?? 0}`,
+    formatEdits(m.edits),
+    formatSuggestions(m.suggestions),
   ].map(escapeHtml));
 }
 
@@ -174,6 +228,7 @@ ${modelSection}
 ${providerSection}
 <h2>Cache</h2>
 ${cacheSummary(stats.cache)}
+${stats.budget ? `<h2>Spend</h2>\n<ul>${budgetLines(stats.budget).map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ul>` : ''}
 </body>
 </html>
 `;

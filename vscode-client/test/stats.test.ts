@@ -3,7 +3,20 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Ajv2020 from 'ajv/dist/2020';
-import { escapeHtml, formatCost, formatKinds, formatMs, formatPercent, formatPrice, modelRows, statsHtml, type Stats } from '../src/stats';
+import {
+  budgetLines,
+  escapeHtml,
+  formatCost,
+  formatEdits,
+  formatKinds,
+  formatMs,
+  formatPercent,
+  formatPrice,
+  formatSuggestions,
+  modelRows,
+  statsHtml,
+  type Stats,
+} from '../src/stats';
 
 // As `switchboard stats --json` printed it after a fix that fell back from fast to backup.
 const STATS: Stats = {
@@ -22,7 +35,7 @@ const STATS: Stats = {
       prompt_tokens: 40,
       completion_tokens: 9,
       cost_usd: 0.0,
-      price_per_mtok: { input: 0, output: 0 },
+      price_per_mtok: { input: 0, output: 0, source: 'config' },
       cache_hits: { fresh: 0, stale: 0 },
       edits: { verified: 1, rejected: 0, not_verified: 0 },
     },
@@ -40,7 +53,7 @@ const STATS: Stats = {
       prompt_tokens: 0,
       completion_tokens: 0,
       cost_usd: 0.0123,
-      price_per_mtok: { input: 0.15, output: 0.6 },
+      price_per_mtok: { input: 0.15, output: 0.6, source: 'provider listing' },
       cache_hits: { fresh: 4, stale: 1 },
       edits: { verified: 0, rejected: 0, not_verified: 0 },
     },
@@ -69,7 +82,10 @@ describe('routing stats page', () => {
 
   it('has a row per model with latency, failures, cost, price and cache hits', () => {
     const [backup, fast] = modelRows(STATS);
-    assert.deepEqual(backup, ['backup', 'q', '1', '1', '0', '0', '100%', '3 ms', '3 ms', '40 / 9', '$0', '0 / 0', '0 / 0']);
+    assert.deepEqual(backup, [
+      'backup', 'q', '1', '1', '0', '0', '100%', '3 ms', '3 ms', '40 / 9', '$0', '0 / 0 (config)', '0 / 0',
+      '1 / 0 / 0', '–',
+    ]);
     assert.deepEqual(fast, [
       'fast',
       'p',
@@ -82,8 +98,10 @@ describe('routing stats page', () => {
       '–',
       '0 / 0',
       '$0.01',
-      '0.15 / 0.6',
+      '0.15 / 0.6 (provider listing)',
       '4 / 1',
+      '0 / 0 / 0',
+      '–',
     ]);
   });
 
@@ -120,7 +138,25 @@ describe('routing stats page', () => {
     assert.equal(formatCost(1.5), '$1.50');
     assert.equal(formatPercent(0.9876), '98.8%');
     assert.equal(formatPrice({ input: 0.15, output: 0.6 }), '0.15 / 0.6');
+    assert.equal(formatPrice({ input: null, output: null, source: 'unknown' }), '– (unknown)');
     assert.equal(formatPrice(null), '–');
+    assert.equal(formatEdits({ verified: 3, rejected: 1 }), '3 / 1 / 0');
+    assert.equal(formatSuggestions({ shown: 12, accepted: 5, acceptance_rate: 0.4167 }), '12 shown, 5 accepted (41.7%)');
+  });
+
+  it('shows the spend against each limit, and when the budget is reached', () => {
+    const budget = {
+      today_usd: 0.5,
+      month_usd: 3.25,
+      limits: [{ scope: 'overall', period: 'daily', spent_usd: 0.5, limit_usd: 0.5 }],
+      state: 'reached',
+    };
+    assert.deepEqual(budgetLines(budget), [
+      'Spent $0.50 today, $3.25 this month.',
+      'daily limit: $0.50 of $0.50',
+      'Budget reached: only free models and the cache answer until it resets.',
+    ]);
+    assert.match(statsHtml({ ...STATS, budget }, 'x', new Date(0)), /<h2>Spend<\/h2>/);
     assert.equal(formatKinds(3, { timeout: 1, rate_limited: 2, ok: 0 }), '3 (timeout 1, rate limited 2)');
   });
 });

@@ -50,20 +50,30 @@ function M.format(stats)
   else
     local header = {
       'model', 'provider', 'requests', 'ok', 'avail', 'failures', 'p50 ms', 'p95 ms',
-      'tokens in/out', 'cost $', '$/Mtok in/out', 'cache fresh/stale',
+      'tokens in/out', 'cost $', '$/Mtok in/out', 'cache fresh/stale', 'edits ok/rejected/unverified',
     }
     local rows = {}
     for _, m in ipairs(models) do
       local hits = m.cache_hits or {}
       local avail = type(m.availability) == 'number' and ('%.0f%%'):format(m.availability * 100) or '-'
-      local price = type(m.price_per_mtok) == 'table'
-          and ('%g/%g'):format(m.price_per_mtok.input, m.price_per_mtok.output)
-        or '-'
+      local price = '-'
+      local p = m.price_per_mtok
+      if type(p) == 'table' then
+        -- JSON null arrives as vim.NIL: an unknown price shows only where it was looked for.
+        if type(p.input) == 'number' and type(p.output) == 'number' then
+          price = ('%g/%g'):format(p.input, p.output)
+        end
+        if type(p.source) == 'string' then
+          price = ('%s (%s)'):format(price, p.source)
+        end
+      end
+      local edits = type(m.edits) == 'table' and m.edits or {}
       rows[#rows + 1] = {
         tostring(m.model), tostring(m.provider), tostring(m.requests or 0), tostring(m.ok or 0),
         avail, failures(m.failures_by_kind), num(m.p50_ms), num(m.p95_ms),
         ('%d/%d'):format(m.prompt_tokens or 0, m.completion_tokens or 0),
         ('%.4f'):format(m.cost_usd or 0), price, ('%d/%d'):format(hits.fresh or 0, hits.stale or 0),
+        ('%d/%d/%d'):format(edits.verified or 0, edits.rejected or 0, edits.not_verified or 0),
       }
     end
     lines = table_lines(header, rows)
@@ -86,6 +96,18 @@ function M.format(stats)
   if type(cache) == 'table' and cache.entries then
     lines[#lines + 1] = ''
     lines[#lines + 1] = ('cache: %d entries, %.0f KiB'):format(cache.entries, (cache.bytes or 0) / 1024)
+  end
+  local budget = stats.budget
+  if type(budget) == 'table' and type(budget.today_usd) == 'number' then
+    lines[#lines + 1] = ''
+    lines[#lines + 1] = ('spent: $%.4f today, $%.4f this month'):format(budget.today_usd, budget.month_usd or 0)
+    for _, limit in ipairs(type(budget.limits) == 'table' and budget.limits or {}) do
+      local scope = limit.scope == 'overall' and '' or (' (%s)'):format(limit.scope)
+      lines[#lines + 1] = ('  %s limit%s: $%.4f of $%.2f'):format(limit.period, scope, limit.spent_usd, limit.limit_usd)
+    end
+    if budget.state == 'reached' then
+      lines[#lines + 1] = 'budget reached: only free models and the cache answer until it resets'
+    end
   end
   return lines
 end

@@ -85,5 +85,6 @@ def builtin_providers_models_routes(
         "fix": (*fast, "local-fast", *strong),
         "explain": (*fast, "local-fast"),
         "review": (*strong, *fast, "local-fast"),
+        "complete": (*fast, "local-fast"),
     }
     return providers, models, routes

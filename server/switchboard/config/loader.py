@@ -19,7 +19,7 @@ from cattrs.gen import make_dict_structure_fn, override
 from cattrs.v import transform_error
 
 from .defaults import builtin_providers_models_routes
-from .schema import BUILTIN_TASKS, BudgetConfig, Config, TaskConfig
+from .schema import BUILTIN_TASKS, BudgetConfig, Config, TaskConfig, TasksConfig
 from .validators import OutOfRange
 
 CONFIG_ENV = "SWITCHBOARD_CONFIG"
@@ -85,6 +85,8 @@ def config_from_mapping(
             route: {"order": value} if isinstance(value, str) else value
             for route, value in _table(raw, "strategies", source).items()
         }
+    if "tasks" in raw:
+        merged["tasks"] = _tasks_over_defaults(_table(raw, "tasks", source))
     try:
         config = strict_converter.structure(merged, Config)
     except Exception as exc:  # cattrs raises exception groups naming each bad field
@@ -102,6 +104,19 @@ def config_from_mapping(
     if problems:
         raise ConfigError(f"{source}: " + "; ".join(problems))
     return config
+
+
+def _tasks_over_defaults(tasks: Mapping[str, Any]) -> dict[str, Any]:
+    """Each `[tasks.X]` table over that task's own defaults (not the generic TaskConfig's):
+    `[tasks.complete] hedge = false` must keep completion's short deadline."""
+    defaults = TasksConfig()
+    out: dict[str, Any] = {}
+    for name, table in tasks.items():
+        default = getattr(defaults, name, None)
+        if isinstance(table, dict) and isinstance(default, TaskConfig):
+            table = {**strict_converter.unstructure(default), **table}
+        out[name] = table
+    return out
 
 
 def _home(path: str | None) -> str | None:

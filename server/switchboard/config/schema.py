@@ -12,13 +12,15 @@ import attrs
 
 from .validators import at_least, between, matches, not_negative, optional, positive, rule
 
-TaskName = str  # "fix", "explain", "review" or a custom action's route
+TaskName = str  # "fix", "explain", "review", "complete" or a custom action's route
 
-BUILTIN_TASKS = ("fix", "explain", "review")
+BUILTIN_TASKS = ("fix", "explain", "review", "complete")
 # OpenAI's ReasoningEffort values, lowest first (the chat-completions request schema).
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 # Context sent around the code: a window, never the whole file (docs/DESIGN.md, Prompt protocol).
 MAX_CONTEXT_LINES = 500
+# Tasks the user waits on while typing or pointing: they ask for the least reasoning.
+QUICK_TASKS = frozenset({"fix", "explain", "complete"})
 
 
 @attrs.frozen(kw_only=True)
@@ -77,6 +79,9 @@ class ModelConfig:
             f"unknown value (one of {', '.join(REASONING_EFFORTS)})",
         ),
     )
+    # The model fills in the middle: inline completions go to `{base_url}/completions` with
+    # `prompt` (before the cursor) and `suffix` (after it) instead of a chat prompt.
+    fim: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -104,6 +109,10 @@ class TaskConfig:
     # straight to the stronger route until escalation_memory_s after the last failure. 0: off.
     escalate_after_failures: int = attrs.field(default=2, validator=at_least(0))
     escalation_memory_s: float = attrs.field(default=1800.0, validator=positive())
+    # Lines sent after the cursor (inline completion); `context_lines` are those before it.
+    context_lines_after: int = attrs.field(default=10, validator=between(0, MAX_CONTEXT_LINES))
+    # Caps the answer's output tokens below the model's own limit (inline completion: short).
+    max_output_tokens: int | None = attrs.field(default=None, validator=optional(at_least(1)))
 
 
 @attrs.frozen(kw_only=True)
@@ -111,6 +120,10 @@ class TasksConfig:
     fix: TaskConfig = TaskConfig(deadline_s=20.0)
     explain: TaskConfig = TaskConfig(deadline_s=10.0, context_lines=20, hedge=True)
     review: TaskConfig = TaskConfig(deadline_s=120.0)
+    # Suggestions while typing: worth nothing late, so a short deadline and a hedge.
+    complete: TaskConfig = TaskConfig(
+        deadline_s=1.5, context_lines=40, context_lines_after=15, max_output_tokens=64, hedge=True
+    )
 
 
 @attrs.frozen(kw_only=True)

@@ -56,6 +56,13 @@ def apply_overlay(
         if merged is None:
             warnings.append(f"{origin}: {'; '.join(problems)}; tasks.{task} is unchanged")
             continue
+        if task == "complete":
+            merged, raised = _within_caps(merged, current)
+            if raised:
+                warnings.append(
+                    f"{origin}: tasks.complete may lower, not raise, {', '.join(raised)}; "
+                    "kept at your config's value"
+                )
         tasks = attrs.evolve(tasks, **{task: merged})
     actions = dict(config.actions)
     for name, raw in _mapping(overlay.get("actions"), "actions", warnings).items():
@@ -163,6 +170,23 @@ def _mapping(value: Any, key: str, warnings: list[str]) -> Mapping[str, Any]:
         warnings.append(f"{key} must be a table")
         return {}
     return value
+
+
+# Completion runs on every keystroke: what it spends is the user's to set. A workspace may turn
+# these down (cheaper, faster), never up past the user's own config.
+_COMPLETION_CAPS = ("deadline_s", "context_lines", "context_lines_after", "max_output_tokens")
+
+
+def _within_caps(knobs: TaskConfig, caps: TaskConfig) -> tuple[TaskConfig, list[str]]:
+    """`knobs` with each capped value at most the user's; the names that were raised."""
+    raised: list[str] = []
+    changes: dict[str, Any] = {}
+    for name in _COMPLETION_CAPS:
+        value, cap = getattr(knobs, name), getattr(caps, name)
+        if cap is not None and (value is None or value > cap):
+            raised.append(name)
+            changes[name] = cap
+    return (attrs.evolve(knobs, **changes) if changes else knobs), raised
 
 
 def _prefix(path: str, description: str) -> str:

@@ -13,7 +13,7 @@ from .cache import CacheEntry, CacheStore, ResponseCache, SqliteStore, cache_key
 from .outcomes import Attempt, Completion, InvalidAnswer, Outcome, ProviderError, TokenUsage
 from .router import AllFailed
 from .usage import ModelStats, UsageLog
-from .wire import Message, Prompt
+from .wire import Fim, Message, Prompt
 
 if TYPE_CHECKING:
     from .gateway import Gateway
@@ -37,6 +37,7 @@ __all__ = [
     "CacheState",
     "CacheStore",
     "Completion",
+    "Fim",
     "Gateway",
     "InvalidAnswer",
     "Message",

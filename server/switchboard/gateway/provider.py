@@ -17,7 +17,16 @@ from httpx_sse import EventSource
 from ..config import ModelConfig, ProviderConfig
 from .outcomes import BadResponse, Completion, ConnectFailed, ProviderTimeout
 from .policy import error_for_status
-from .wire import Prompt, StreamAssembler, error_code, error_message, parse_completion, request_body
+from .wire import (
+    Prompt,
+    StreamAssembler,
+    error_code,
+    error_message,
+    fim_body,
+    parse_completion,
+    request_body,
+    uses_fim,
+)
 
 # Error bodies are read only this far: a misbehaving server must not make us buffer megabytes.
 _MAX_ERROR_BODY = 16 * 1024
@@ -25,7 +34,8 @@ _MAX_ANSWER_BODY = 8 * 1024 * 1024
 
 
 class ProviderClient:
-    """Sends chat completions to one provider. Its key goes to its own base URL and nowhere else."""
+    """Sends chat (and fill-in-the-middle) completions to one provider. Its key goes to its own
+    base URL and nowhere else."""
 
     def __init__(
         self, name: str, config: ProviderConfig, http: httpx.AsyncClient, api_key: str | None
@@ -34,6 +44,7 @@ class ProviderClient:
         self.config = config
         self._http = http
         self._url = config.base_url.rstrip("/") + "/chat/completions"
+        self._fim_url = config.base_url.rstrip("/") + "/completions"
         headers = {"content-type": "application/json", **config.headers}
         if api_key:
             headers["authorization"] = f"Bearer {api_key}"
@@ -47,7 +58,8 @@ class ProviderClient:
         return f"ProviderClient({self.name!r}, {self.config.base_url!r})"
 
     async def complete(self, model: ModelConfig, prompt: Prompt) -> Completion:
-        """Ask `model` for a completion. Cancelling the awaiting task closes the connection.
+        """Ask `model` for a completion (fill-in-the-middle where the model and prompt say so).
+        Cancelling the awaiting task closes the connection.
 
         At most `max_connections` of them are in flight to this provider at once; each holds
         one connection from its request to the end of its answer."""
@@ -55,14 +67,17 @@ class ProviderClient:
             return await self._complete(model, prompt)
 
     async def _complete(self, model: ModelConfig, prompt: Prompt) -> Completion:
-        body = request_body(model, prompt, stream=model.stream)
+        if uses_fim(model, prompt):
+            url, body = self._fim_url, fim_body(model, prompt, stream=model.stream)
+        else:
+            url, body = self._url, request_body(model, prompt, stream=model.stream)
         if not model.stream:
-            return await self._exchange(model, body, None)
+            return await self._exchange(url, model, body, None, prompt.cut_off_ok)
         watch = _StreamWatch(model)
         try:
             async with asyncio.timeout(model.first_token_timeout_s) as limit:
                 watch.limit = limit
-                return await self._exchange(model, body, watch)
+                return await self._exchange(url, model, body, watch, prompt.cut_off_ok)
         except TimeoutError:
             raise ProviderTimeout(watch.why()) from None
 
@@ -100,7 +115,12 @@ class ProviderClient:
             raise BadResponse("the models listing is not JSON") from None
 
     async def _exchange(
-        self, model: ModelConfig, body: dict[str, Any], watch: _StreamWatch | None
+        self,
+        url: str,
+        model: ModelConfig,
+        body: dict[str, Any],
+        watch: _StreamWatch | None,
+        cut_off_ok: bool = False,
     ) -> Completion:
         timeout = httpx.Timeout(
             connect=self.config.connect_timeout_s,
@@ -109,7 +129,7 @@ class ProviderClient:
             pool=model.timeout_s,
         )
         request = self._http.build_request(
-            "POST", self._url, content=json.dumps(body), headers=self._headers, timeout=timeout
+            "POST", url, content=json.dumps(body), headers=self._headers, timeout=timeout
         )
         try:
             response = await self._http.send(request, stream=True, follow_redirects=False)
@@ -125,8 +145,9 @@ class ProviderClient:
             if response.status_code != 200:
                 raise await self._error(response)
             if watch is not None and _is_event_stream(response):
-                return await _read_stream(response, watch)
-            return parse_completion(await _read_limited(response, _MAX_ANSWER_BODY))
+                return await _read_stream(response, watch, cut_off_ok)
+            payload = await _read_limited(response, _MAX_ANSWER_BODY)
+            return parse_completion(payload, cut_off_ok=cut_off_ok)
         except httpx.TimeoutException:
             raise ProviderTimeout("the answer stalled") from None
         except httpx.TransportError as exc:
@@ -170,8 +191,10 @@ class _StreamWatch:
         return f"no token within {self.model.first_token_timeout_s:g}s"
 
 
-async def _read_stream(response: httpx.Response, watch: _StreamWatch) -> Completion:
-    assembler = StreamAssembler()
+async def _read_stream(
+    response: httpx.Response, watch: _StreamWatch, cut_off_ok: bool
+) -> Completion:
+    assembler = StreamAssembler(cut_off_ok=cut_off_ok)
     async for event in EventSource(response).aiter_sse():
         if event.data:
             watch.event(assembler.feed(event.data))

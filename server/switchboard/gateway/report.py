@@ -45,9 +45,37 @@ class ModelRow:
     def cost_usd(self) -> float:
         return round(self.figures.cost_usd, 6)
 
+    @property
+    def acceptance_rate(self) -> float | None:
+        """The share of inline suggestions shown that were accepted; None before the first."""
+        figures = self.figures
+        return round(min(1.0, figures.accepted / figures.shown), 4) if figures.shown else None
+
+    @property
+    def suggestion_p50_ms(self) -> float | None:
+        return _tenths(self.figures.suggestion_p50_ms)
+
+    @property
+    def suggestion_p95_ms(self) -> float | None:
+        return _tenths(self.figures.suggestion_p95_ms)
+
+    def suggestions_json(self) -> dict[str, Any] | None:
+        figures = self.figures
+        if not figures.shown and not figures.accepted:
+            return None
+        return {
+            "shown": figures.shown,
+            "accepted": figures.accepted,
+            "acceptance_rate": self.acceptance_rate,
+            "p50_ms": self.suggestion_p50_ms,
+            "p95_ms": self.suggestion_p95_ms,
+        }
+
     def to_json(self) -> dict[str, Any]:
         figures = self.figures
+        suggestions = self.suggestions_json()
         return {
+            **({"suggestions": suggestions} if suggestions is not None else {}),
             "model": figures.model,
             "provider": figures.provider,
             "requests": figures.requests,

@@ -1,4 +1,5 @@
-"""Usage accounting per model: requests, failures by kind, latency, tokens, cost, cache hits.
+"""Usage accounting per model: requests, failures by kind, latency, tokens, cost, cache hits,
+and inline suggestions (shown, accepted, their latency).
 
 Counts accumulate in memory and are added to a SQLite file in batches, so several processes (an
 editor's server, a CI script) add up into the same figures that `switchboard stats` shows.
@@ -62,6 +63,16 @@ CREATE TABLE IF NOT EXISTS output_tokens (
     at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS output_tokens_by_model ON output_tokens (model, task, at);
+CREATE TABLE IF NOT EXISTS suggestions (
+    model TEXT PRIMARY KEY,
+    shown INTEGER NOT NULL DEFAULT 0,
+    accepted INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS suggestion_latency (
+    model TEXT NOT NULL,
+    ms REAL NOT NULL,
+    at REAL NOT NULL
+);
 """
 
 # Answers remembered per model and task, to say what the next one will likely cost.
@@ -90,6 +101,10 @@ class UsageDelta:
     spend: dict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))
     # (task, completion tokens, wall time) of each answer, for estimates.
     outputs: list[tuple[str, int, float]] = field(default_factory=list)
+    # Inline suggestions: shown to the user, taken by them, and how long the model took.
+    shown: int = 0
+    accepted: int = 0
+    suggestion_latencies: list[tuple[float, float]] = field(default_factory=list)
 
     def merge(self, older: UsageDelta) -> None:
         """Add figures not yet saved (they came first, so their latencies go first)."""
@@ -101,6 +116,7 @@ class UsageDelta:
         for when, usd in older.spend.items():
             self.spend[when] += usd
         self.outputs[:0] = older.outputs
+        self.suggestion_latencies[:0] = older.suggestion_latencies
 
 
 _COUNTERS = (
@@ -111,6 +127,8 @@ _COUNTERS = (
     "cost_usd",
     "cache_fresh",
     "cache_stale",
+    "shown",
+    "accepted",
 )
 
 # Receives each batch of figures once it is saved locally (team mode sends them to Redis).
@@ -133,6 +151,10 @@ class ModelStats:
     cache_fresh: int
     cache_stale: int
     edits: dict[str, int] = field(default_factory=dict)  # verified / rejected / not_verified
+    shown: int = 0
+    accepted: int = 0
+    suggestion_p50_ms: float | None = None
+    suggestion_p95_ms: float | None = None
 
     @property
     def failure_count(self) -> int:
@@ -285,6 +307,19 @@ class UsageLog:
             else:
                 delta.cache_fresh += 1
 
+    def record_suggestion(
+        self, alias: str, provider: str, *, accepted: bool, latency_ms: float | None = None
+    ) -> None:
+        """Count a suggestion shown (with the model's latency when one was asked) or accepted."""
+        with self._lock:
+            delta = self._delta(alias, provider)
+            if accepted:
+                delta.accepted += 1
+            else:
+                delta.shown += 1
+                if latency_ms is not None:
+                    delta.suggestion_latencies.append((latency_ms, time.time()))
+
     def maybe_flush(self) -> None:
         if time.monotonic() - self._last_flush >= _FLUSH_EVERY_S:
             self.flush()
@@ -357,16 +392,13 @@ class UsageLog:
                            DO UPDATE SET count = count + excluded.count""",
                         [(alias, outcome, n) for outcome, n in d.outcomes.items()],
                     )
-                    if d.latencies:
-                        db.executemany(
-                            "INSERT INTO latency (model, ms, at) VALUES (?, ?, ?)",
-                            [(alias, ms, at) for ms, at in d.latencies],
-                        )
+                    if d.shown or d.accepted:
                         db.execute(
-                            """DELETE FROM latency WHERE model = ? AND rowid NOT IN (
-                                   SELECT rowid FROM latency WHERE model = ?
-                                   ORDER BY at DESC LIMIT ?)""",
-                            (alias, alias, self._samples),
+                            """INSERT INTO suggestions (model, shown, accepted) VALUES (?, ?, ?)
+                               ON CONFLICT (model) DO UPDATE SET
+                                   shown = shown + excluded.shown,
+                                   accepted = accepted + excluded.accepted""",
+                            (alias, d.shown, d.accepted),
                         )
                     db.executemany(
                         """INSERT INTO spend (day, task, cost_usd) VALUES (?, ?, ?)
@@ -386,10 +418,28 @@ class UsageLog:
                                    WHERE model = ? AND task = ? ORDER BY at DESC LIMIT ?)""",
                             (alias, task, alias, task, _OUTPUT_SAMPLES),
                         )
+                    self._add_samples("suggestion_latency", alias, d.suggestion_latencies)
+                    self._add_samples("latency", alias, d.latencies)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+
+    def _add_samples(self, table: str, alias: str, samples: list[tuple[float, float]]) -> None:
+        """Add (ms, at) samples to `table`, keeping only the newest `latency_samples` per model.
+        `table` is one of ours, never input."""
+        if not samples:
+            return
+        assert self._db is not None
+        self._db.executemany(
+            f"INSERT INTO {table} (model, ms, at) VALUES (?, ?, ?)",
+            [(alias, ms, at) for ms, at in samples],
+        )
+        self._db.execute(
+            f"""DELETE FROM {table} WHERE model = ? AND rowid NOT IN (
+                   SELECT rowid FROM {table} WHERE model = ? ORDER BY at DESC LIMIT ?)""",
+            (alias, alias, self._samples),
+        )
 
     def snapshot(self) -> list[ModelStats]:
         """Every model's figures, including this process's unsaved ones."""
@@ -405,12 +455,22 @@ class UsageLog:
                 "SELECT model, outcome, count FROM model_outcomes"
             ).fetchall()
             latency_rows = self._db.execute("SELECT model, ms FROM latency").fetchall()
+            suggestion_rows = self._db.execute(
+                "SELECT model, shown, accepted FROM suggestions"
+            ).fetchall()
+            suggestion_latency_rows = self._db.execute(
+                "SELECT model, ms FROM suggestion_latency"
+            ).fetchall()
         outcomes: dict[str, dict[str, int]] = defaultdict(dict)
         for model, outcome, count in outcome_rows:
             outcomes[model][outcome] = count
         latencies: dict[str, list[float]] = defaultdict(list)
         for model, ms in latency_rows:
             latencies[model].append(ms)
+        suggestions = {model: (shown, accepted) for model, shown, accepted in suggestion_rows}
+        suggestion_ms: dict[str, list[float]] = defaultdict(list)
+        for model, ms in suggestion_latency_rows:
+            suggestion_ms[model].append(ms)
         stats = []
         for model, provider, requests, ok, p_tok, c_tok, cost, fresh, stale in usage_rows:
             kinds = outcomes.get(model, {})
@@ -428,6 +488,10 @@ class UsageLog:
                     cost_usd=cost,
                     cache_fresh=fresh,
                     cache_stale=stale,
+                    shown=suggestions.get(model, (0, 0))[0],
+                    accepted=suggestions.get(model, (0, 0))[1],
+                    suggestion_p50_ms=percentile(suggestion_ms.get(model, []), 50),
+                    suggestion_p95_ms=percentile(suggestion_ms.get(model, []), 95),
                 )
             )
         return stats
@@ -486,6 +550,7 @@ class UsageLog:
                 self._db.executescript(
                     "DELETE FROM model_usage; DELETE FROM model_outcomes; DELETE FROM latency;"
                     " DELETE FROM output_tokens;"  # money spent stays spent: budgets keep it
+                    " DELETE FROM suggestions; DELETE FROM suggestion_latency;"
                 )
 
     def close(self) -> None:

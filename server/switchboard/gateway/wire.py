@@ -1,6 +1,7 @@
-"""The OpenAI chat-completions wire format: request bodies out, completions in.
+"""The OpenAI wire formats: request bodies out, completions in.
 
-Bodies carry only fields that OpenAI's `CreateChatCompletionRequest` defines, and only those the
+Chat bodies carry only fields that OpenAI's `CreateChatCompletionRequest` defines, fill-in-the-
+middle bodies (`/completions`) only those of `CreateCompletionRequest`, and only those the
 model's config says it supports: strict local servers reject anything else.
 """
 
@@ -37,6 +38,14 @@ class Message:
 
 
 @dataclass(frozen=True, slots=True)
+class Fim:
+    """A fill-in-the-middle question: the text before the cursor and the text after it."""
+
+    prefix: str
+    suffix: str
+
+
+@dataclass(frozen=True, slots=True)
 class Prompt:
     """What a task asks a model: the messages, and whether the answer must be JSON."""
 
@@ -46,6 +55,13 @@ class Prompt:
     max_output_tokens: int | None = None
     # A task the user waits on (fix, explain): the least reasoning the model accepts.
     quick: bool = False
+    # Sent instead of the messages to a model configured with `fim = true`. The messages still
+    # carry the same context: they are what other models get and what the cache key hashes.
+    fim: Fim | None = None
+    # Where a FIM model should stop (CreateCompletionRequest allows up to four).
+    stop: tuple[str, ...] = ()
+    # An answer cut off at the token limit is still usable (a suggestion is cut to its lines).
+    cut_off_ok: bool = False
 
     @property
     def text(self) -> str:
@@ -84,6 +100,35 @@ def request_body(model: ModelConfig, prompt: Prompt, *, stream: bool) -> dict[st
     return body
 
 
+def uses_fim(model: ModelConfig, prompt: Prompt) -> bool:
+    return prompt.fim is not None and model.fim
+
+
+def fim_body(model: ModelConfig, prompt: Prompt, *, stream: bool) -> dict[str, Any]:
+    """A `CreateCompletionRequest` body: `prompt` before the cursor, `suffix` after it.
+
+    The legacy endpoint knows only `max_tokens`, whatever the model's chat field is named."""
+    assert prompt.fim is not None
+    budget = model.max_output_tokens
+    if prompt.max_output_tokens is not None:
+        budget = min(budget, prompt.max_output_tokens)
+    body: dict[str, Any] = {
+        "model": model.model,
+        "prompt": prompt.fim.prefix,
+        "suffix": prompt.fim.suffix,
+        "max_tokens": budget,
+    }
+    if model.temperature is not None:
+        body["temperature"] = model.temperature
+    if prompt.stop:
+        body["stop"] = list(prompt.stop[:4])
+    if stream:
+        body["stream"] = True
+        if model.stream_usage:
+            body["stream_options"] = {"include_usage": True}
+    return body
+
+
 def _usage(data: Any) -> TokenUsage | None:
     if not isinstance(data, dict):
         return None
@@ -95,21 +140,25 @@ def _usage(data: Any) -> TokenUsage | None:
     return None
 
 
-def _check_finish(finish_reason: Any) -> None:
-    if finish_reason == "length":
+def _check_finish(finish_reason: Any, cut_off_ok: bool) -> None:
+    if finish_reason == "length" and not cut_off_ok:
         raise AnswerCutOff("the answer was cut off at the output token limit")
     if finish_reason == "content_filter":
         raise AnswerWithheld("the answer was withheld by the provider's content filter")
 
 
 def _completion(
-    content: str, reasoning: str, usage: TokenUsage | None, finish_reason: Any
+    content: str,
+    reasoning: str,
+    usage: TokenUsage | None,
+    finish_reason: Any,
+    cut_off_ok: bool = False,
 ) -> Completion:
     """The answer without its reasoning, or why there is none to use.
 
     A model that only reasoned failed this request (its provider did not): the route goes on.
     """
-    _check_finish(finish_reason)
+    _check_finish(finish_reason, cut_off_ok)
     split = split_reasoning(content)
     if not split.answer.strip():
         if reasoning.strip() or split.reasoning.strip():
@@ -123,7 +172,7 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def parse_completion(payload: bytes) -> Completion:
+def parse_completion(payload: bytes, *, cut_off_ok: bool = False) -> Completion:
     """A non-streaming response body, or BadResponse saying what is wrong with it."""
     try:
         data = json.loads(payload)
@@ -137,6 +186,14 @@ def parse_completion(payload: bytes) -> Completion:
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         raise BadResponse("the response has no choices")
     message = choices[0].get("message")
+    if "text" in choices[0] and message is None:  # a text completion (`/completions`)
+        return _completion(
+            _text(choices[0].get("text")),
+            "",
+            _usage(data.get("usage")),
+            choices[0].get("finish_reason"),
+            cut_off_ok,
+        )
     if not isinstance(message, dict):
         raise BadResponse("the response has no message")
     # vLLM and DeepSeek name the separate reasoning `reasoning_content`; OpenRouter `reasoning`.
@@ -146,6 +203,7 @@ def parse_completion(payload: bytes) -> Completion:
         reasoning,
         _usage(data.get("usage")),
         choices[0].get("finish_reason"),
+        cut_off_ok,
     )
 
 
@@ -176,7 +234,8 @@ class StreamAssembler:
     cut-off answer that must not reach the user.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, cut_off_ok: bool = False) -> None:
+        self._cut_off_ok = cut_off_ok
         self._parts: list[str] = []
         self._reasoning: list[str] = []
         self._usage: TokenUsage | None = None
@@ -207,6 +266,9 @@ class StreamAssembler:
                 self._parts.append(content)
                 self._reasoning.append(reasoning)
                 tokens = tokens or bool(content or reasoning)
+            elif isinstance(choice.get("text"), str):  # a text-completion chunk
+                self._parts.append(choice["text"])
+                tokens = tokens or bool(choice["text"])
             if choice.get("finish_reason"):
                 self._finish_reason = str(choice["finish_reason"])
         return tokens
@@ -215,7 +277,11 @@ class StreamAssembler:
         if not self._done and self._finish_reason is None:
             raise BadResponse("the stream ended before the answer was complete")
         return _completion(
-            "".join(self._parts), "".join(self._reasoning), self._usage, self._finish_reason
+            "".join(self._parts),
+            "".join(self._reasoning),
+            self._usage,
+            self._finish_reason,
+            self._cut_off_ok,
         )
 
 

@@ -33,6 +33,7 @@ class ClientSupport:
     document_changes: bool = False  # applies versioned `TextDocumentEdit`s
     progress: bool = False  # `window/workDoneProgress/create`
     configuration: bool = False  # answers `workspace/configuration`
+    inline_completion: bool = False  # `textDocument/inlineCompletion` (LSP 3.18)
 
     @classmethod
     def of(cls, capabilities: types.ClientCapabilities) -> ClientSupport:
@@ -46,6 +47,7 @@ class ClientSupport:
             document_changes=bool(edit and edit.document_changes),
             progress=bool(window and window.work_done_progress),
             configuration=bool(workspace and workspace.configuration),
+            inline_completion=bool(text and text.inline_completion),
         )
 
 

@@ -11,6 +11,8 @@ STATS_COMMAND = "switchboard.stats"
 CLEAR_CACHE_COMMAND = "switchboard.clearCache"
 # For clients without codeAction/resolve: computes an action's edit and applies it.
 APPLY_COMMAND = "switchboard.applyAction"
+# Sent by the client when the user takes a suggestion (each item's `command`): the stats count it.
+ACCEPT_COMPLETION_COMMAND = "switchboard.acceptCompletion"
 
 STATUS_METHOD = "switchboard/status"  # what the gateway is doing, for a status bar
 

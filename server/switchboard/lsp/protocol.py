@@ -1,5 +1,5 @@
-"""pygls' protocol with three changes: the position encoding rule, our own document store,
-and commands that can be cancelled."""
+"""pygls' protocol with four changes: the position encoding rule, our own document store,
+commands that can be cancelled, and completion advertised by what the client can show."""
 
 from __future__ import annotations
 
@@ -58,7 +58,18 @@ class SwitchboardProtocol(LanguageServerProtocol):
         encoding = result.capabilities.position_encoding or types.PositionEncodingKind.Utf16
         # lsprotocol's enum prints as "PositionEncodingKind.Utf16": use its value.
         self._server.documents.encoding = str(getattr(encoding, "value", encoding))
+        self._advertise_completion(result.capabilities)
         return result
+
+    def _advertise_completion(self, capabilities: types.ServerCapabilities) -> None:
+        """Inline completion only to a client that declared it; completion items carrying the
+        suggestion to the others (or to anyone whose `completion.items` setting asks)."""
+        supports = self._server.supports
+        if not supports.inline_completion:
+            capabilities.inline_completion_provider = None
+        items = self._server.settings.completion.items
+        if not (items if items is not None else not supports.inline_completion):
+            capabilities.completion_provider = None
 
     # Document sync runs synchronously, in message order, straight into our store.
 

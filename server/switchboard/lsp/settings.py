@@ -36,6 +36,18 @@ class HoverSettings:
 
 
 @attrs.frozen(kw_only=True)
+class CompletionSettings:
+    enabled: bool = True
+    # Wait this long after a keystroke before asking a model: typing on cancels the wait.
+    debounce_ms: int = 75
+    # At most this many completions a minute go to a model; the rest get cached answers only.
+    max_per_minute: int = 60
+    # Offer the suggestion as a `textDocument/completion` item too. None: only to a client
+    # without `textDocument/inlineCompletion` (which would show it twice otherwise).
+    items: bool | None = None
+
+
+@attrs.frozen(kw_only=True)
 class ReviewSettings:
     on_save: bool = False
 
@@ -49,12 +61,13 @@ class CodeActionSettings:
 @attrs.frozen(kw_only=True)
 class EditorSettings:
     hover: HoverSettings = HoverSettings()
+    completion: CompletionSettings = CompletionSettings()
     review: ReviewSettings = ReviewSettings()
     code_actions: CodeActionSettings = CodeActionSettings()
     log_level: str = "info"
 
 
-for _cls in (HoverSettings, ReviewSettings, CodeActionSettings, EditorSettings):
+for _cls in (HoverSettings, CompletionSettings, ReviewSettings, CodeActionSettings, EditorSettings):
     attrs.resolve_types(_cls)
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from .names import (
+    ACCEPT_COMPLETION_COMMAND,
     APPLY_COMMAND,
     CLEAR_CACHE_COMMAND,
     CODE_ACTION_KINDS,
@@ -48,6 +49,7 @@ CODE_ACTIONS = "code_actions:CodeActions"
 HOVER = "hover:Hover"
 REVIEW = "review:ReviewFeature"
 HOUSEKEEPING = "housekeeping:Housekeeping"
+COMPLETION = "completion:Completion"
 
 HANDLERS = (
     Handler(
@@ -61,6 +63,22 @@ HANDLERS = (
     Handler(APPLY_COMMAND, CODE_ACTIONS, "apply_action", is_async=True, command=True),
     Handler(types.TEXT_DOCUMENT_HOVER, HOVER, "hover", is_async=True),
     Handler(REVIEW_COMMAND, REVIEW, "run", is_async=True, command=True),
+    # Both advertised only to the clients that should use them (protocol.py).
+    Handler(
+        types.TEXT_DOCUMENT_INLINE_COMPLETION,
+        COMPLETION,
+        "inline",
+        is_async=True,
+        options=types.InlineCompletionOptions(),
+    ),
+    Handler(
+        types.TEXT_DOCUMENT_COMPLETION,
+        COMPLETION,
+        "items",
+        is_async=True,
+        options=types.CompletionOptions(),
+    ),
+    Handler(ACCEPT_COMPLETION_COMMAND, COMPLETION, "accept", is_async=False, command=True),
     Handler(
         types.TEXT_DOCUMENT_DID_SAVE,
         REVIEW,

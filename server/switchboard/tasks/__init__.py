@@ -14,6 +14,7 @@ from .source import Position, Source
 
 if TYPE_CHECKING:
     from .changes import ChangedLines
+    from .complete import Suggestion, complete_ask
     from .edits import LineReplacement, TextEdit
     from .explain import Explanation, explain_ask
     from .fix import (
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "ChangedLines": "changes",
+    "Suggestion": "complete",
+    "complete_ask": "complete",
     "LineReplacement": "edits",
     "TextEdit": "edits",
     "Explanation": "explain",
@@ -69,7 +72,9 @@ __all__ = [
     "Redactor",
     "Review",
     "Source",
+    "Suggestion",
     "TextEdit",
+    "complete_ask",
     "edit_ask",
     "exclusion_rule",
     "explain_ask",

@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 class HoverBudget:
     """At most `limit` model-bound hovers in any 60 seconds."""
 
+    what = "Hover"
+    setting = "hover.maxPerMinute"
+
     def __init__(self) -> None:
         self._times: deque[float] = deque()
         self._refusing = False
@@ -40,9 +43,11 @@ class HoverBudget:
             if not self._refusing:
                 self._refusing = True
                 log.info(
-                    "Hover limit reached (%d a minute, hover.maxPerMinute): hovers answer "
-                    "from the cache only until it frees up.",
+                    "%s limit reached (%d a minute, %s): answers come from the cache only "
+                    "until it frees up.",
+                    self.what,
                     limit,
+                    self.setting,
                 )
             return False
         self._refusing = False

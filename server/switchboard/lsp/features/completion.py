@@ -1,0 +1,218 @@
+"""Suggestions as you type: `textDocument/inlineCompletion` (LSP 3.18), and completion items
+carrying the same suggestion for clients without it.
+
+Completion fires on every keystroke, so most requests must never reach a model: typed-ahead
+reuse first (the user typed the start of the last suggestion: serve the rest), then a fresh
+cache entry for the same context window, then a debounce (a newer request for the document
+cancels this one meanwhile, and with it any provider call), then a per-minute cap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from lsprotocol import types
+
+from ...gateway import Answer, CacheState, NoAnswer
+from ...tasks import ExcludedFile, Source
+from ..context import Feature, FeatureContext
+from ..names import ACCEPT_COMPLETION_COMMAND
+from ..positions import client_range, from_client
+from .hover import HoverBudget
+
+log = logging.getLogger(__name__)
+
+_RECENT = 8  # suggestions remembered per document for typed-ahead reuse
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """The last suggestion shown in a document: where, after what, and who wrote it."""
+
+    line: int
+    line_before: str  # the cursor's line up to the cursor, when it was asked
+    text: str
+    model: str
+    latency_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    text: str
+    model: str
+    latency_ms: float
+
+
+class CompletionBudget(HoverBudget):
+    """At most `limit` model-bound completions in any 60 seconds."""
+
+    what = "Completion"
+    setting = "completion.maxPerMinute"
+
+
+class Completion(Feature):
+    def __init__(self, context: FeatureContext) -> None:
+        super().__init__(context)
+        self.budget = CompletionBudget()
+        self._running: dict[str, asyncio.Task[Any]] = {}
+        # The last few suggestions per document, newest last: typing along one, then back
+        # over it (or along an older one), still needs no model.
+        self._shown: dict[str, deque[Shown]] = {}
+
+    # -- LSP --------------------------------------------------------------------------------
+
+    async def inline(self, params: types.InlineCompletionParams) -> types.InlineCompletionList:
+        uri = params.text_document.uri
+        offer = await self._offer(uri, params.position)
+        if offer is None:
+            return types.InlineCompletionList(items=[])
+        item = types.InlineCompletionItem(
+            insert_text=offer.text,
+            range=self._cursor_range(uri, params.position),
+            command=self._accept_command(offer),
+        )
+        return types.InlineCompletionList(items=[item])
+
+    async def items(self, params: types.CompletionParams) -> types.CompletionList | None:
+        items = self.context.settings.completion.items
+        if not (items if items is not None else not self.context.supports.inline_completion):
+            return None
+        uri = params.text_document.uri
+        offer = await self._offer(uri, params.position)
+        if offer is None:
+            return types.CompletionList(is_incomplete=True, items=[])
+        first = offer.text.split("\n", 1)[0]
+        edit_range = self._cursor_range(uri, params.position)
+        item = types.CompletionItem(
+            label=first.strip() or offer.text.strip()[:40],
+            kind=types.CompletionItemKind.Text,
+            detail=f"switchboard · {offer.model}",
+            documentation=types.MarkupContent(
+                kind=types.MarkupKind.Markdown, value=f"```\n{offer.text}\n```"
+            ),
+            insert_text_format=types.InsertTextFormat.PlainText,
+            text_edit=types.TextEdit(range=edit_range, new_text=offer.text) if edit_range else None,
+            insert_text=offer.text,
+            # The suggestion is for this exact spot: let the client re-ask as the user types.
+            filter_text=first,
+            sort_text="0",
+            command=self._accept_command(offer),
+        )
+        return types.CompletionList(is_incomplete=True, items=[item])
+
+    def accept(self, *arguments: Any) -> dict[str, Any]:
+        """`switchboard.acceptCompletion`: the user took a suggestion by `model`."""
+        model = arguments[0] if arguments and isinstance(arguments[0], str) else None
+        if model is None:
+            return {"accepted": False}
+        self._usage(model, accepted=True)
+        return {"accepted": True}
+
+    def document_closed(self, uri: str) -> None:
+        self._shown.pop(uri, None)
+        task = self._running.pop(uri, None)
+        if task is not None:
+            task.cancel()
+
+    # -- the work ---------------------------------------------------------------------------
+
+    async def _offer(self, uri: str, position: types.Position) -> Offer | None:
+        context = self.context
+        settings = context.settings.completion
+        document = context.documents.get(uri)
+        if not settings.enabled or document is None:
+            return None
+        # A newer request for the document makes the older one pointless: cancel it (and its
+        # provider call, which closes the connection).
+        current = asyncio.current_task()
+        older = self._running.get(uri)
+        if older is not None and older is not current and not older.done():
+            older.cancel()
+        if current is not None:
+            self._running[uri] = current
+        try:
+            return await self._suggest(uri, document.source, position)
+        finally:
+            if self._running.get(uri) is current:
+                del self._running[uri]
+
+    async def _suggest(self, uri: str, source: Source, client_position: Any) -> Offer | None:
+        context = self.context
+        settings = context.settings.completion
+        if client_position.line >= source.line_count:
+            return None
+        position = from_client(source, client_position, context.encoding)
+        line_before = source.line_text(position.line)[: position.character]
+        reused = self._typed_ahead(uri, position.line, line_before)
+        if reused is not None:
+            return self._show(uri, position.line, line_before, reused)
+        engine = context.engine
+        try:
+            ask = engine.complete_ask(source, position.line, position.character)
+        except ExcludedFile:
+            return None
+        cached = engine.cached(ask)
+        if cached is not None and cached.cache is CacheState.FRESH:
+            return self._show(uri, position.line, line_before, _offer_of(cached, 0.0))
+        if settings.debounce_ms > 0:
+            # Typing on cancels this wait: a keystroke in the middle of a word costs nothing.
+            await asyncio.sleep(settings.debounce_ms / 1000.0)
+        if not self.budget.allow(settings.max_per_minute):
+            cached = await engine.recall(ask)
+            return (
+                self._show(uri, position.line, line_before, _offer_of(cached, 0.0))
+                if cached is not None
+                else None
+            )
+        started = time.monotonic()
+        try:
+            answer = await context.ask(ask, quiet=True)
+        except NoAnswer:
+            return None
+        latency = (time.monotonic() - started) * 1000.0
+        return self._show(uri, position.line, line_before, _offer_of(answer, latency))
+
+    def _typed_ahead(self, uri: str, line: int, line_before: str) -> Offer | None:
+        """The rest of a recent suggestion whose beginning the user has typed since."""
+        for shown in reversed(self._shown.get(uri, ())):
+            if shown.line != line or not line_before.startswith(shown.line_before):
+                continue
+            typed = line_before[len(shown.line_before) :]
+            if typed and shown.text.startswith(typed) and len(typed) < len(shown.text):
+                return Offer(shown.text[len(typed) :], shown.model, 0.0)
+        return None
+
+    def _show(self, uri: str, line: int, line_before: str, offer: Offer) -> Offer:
+        recent = self._shown.setdefault(uri, deque(maxlen=_RECENT))
+        recent.append(Shown(line, line_before, offer.text, offer.model, offer.latency_ms))
+        self._usage(offer.model, accepted=False, latency_ms=offer.latency_ms or None)
+        return offer
+
+    def _usage(self, model: str, *, accepted: bool, latency_ms: float | None = None) -> None:
+        config = self.context.config.models.get(model)
+        provider = config.provider if config is not None else "unknown"
+        usage = self.context.engine.gateway.usage
+        usage.record_suggestion(model, provider, accepted=accepted, latency_ms=latency_ms)
+
+    def _cursor_range(self, uri: str, position: types.Position) -> types.Range | None:
+        document = self.context.documents.get(uri)
+        if document is None:
+            return None
+        source = document.source
+        at = from_client(source, position, self.context.encoding)
+        return client_range(source, at, at, self.context.encoding)
+
+    @staticmethod
+    def _accept_command(offer: Offer) -> types.Command:
+        return types.Command(
+            title="Accept suggestion", command=ACCEPT_COMPLETION_COMMAND, arguments=[offer.model]
+        )
+
+
+def _offer_of(answer: Answer[Any], latency_ms: float) -> Offer:
+    return Offer(answer.value.text, answer.model, latency_ms)
