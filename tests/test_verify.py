@@ -9,6 +9,7 @@ blocks a fix, which is then offered as not verified.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -381,3 +382,48 @@ def test_the_checkers_the_tests_use_are_installed_by_setup():
     for tool in ("eslint", "tsc"):
         assert (TOOLS / ".bin" / tool).exists(), tool
     assert shutil.which("node")
+
+
+async def test_a_listing_with_no_diagnostics_offers_fixes_for_what_ruff_reports(fake, tmp_path):
+    """Neovim's own code-action key and eglot send only the server's own diagnostics: the
+    background checks (run on open, never on a listing) stand in for the user's linter."""
+    fake.default("fast", Reply(CLEARS_IT))
+    config = tmp_path / "user-config.toml"
+    config.write_text(toml(config_for(tmp_path, fake)))
+    session = await start_session(tmp_path, config)
+    try:
+        uri = session.open("hello.py", HELLO)
+        kept: dict = {}
+
+        async def checked() -> bool:
+            kept.update(await session.command("switchboard.checkedDiagnostics", uri))
+            return bool(kept["diagnostics"])
+
+        async with asyncio.timeout(30):
+            while not await checked():  # noqa: ASYNC110 - the server holds the state
+                await asyncio.sleep(0.1)
+        assert kept["version"] == 1
+        found = {(d["source"], d["code"], d["line"]) for d in kept["diagnostics"]}
+        assert ("ruff", "F821", 1) in found  # basedpyright and mypy, installed too, may add theirs
+        line = types.Range(
+            start=types.Position(line=1, character=0), end=types.Position(line=1, character=0)
+        )
+        actions = await session.code_actions(uri, line, [])
+        assert fake.requests == []  # listing asks no model
+        fixes = {a.title: a for a in actions if a.title.startswith("Fix with AI")}
+        fix = fixes["Fix with AI: Undefined name `nam`"]  # ruff's; only errors are listed
+        assert fix.diagnostics[0].source == "ruff" and fix.diagnostics[0].code == "F821"
+        resolved = await session.client.code_action_resolve_async(fix)
+        # An edit makes the kept diagnostics stale: nothing is listed for the old lines.
+        session.change(
+            uri,
+            2,
+            types.TextDocumentContentChangeWholeDocument(text=HELLO_FIXED),
+        )
+        stale = await session.code_actions(uri, line, [])
+    finally:
+        await stop_session(session)
+    _, edits = edits_of(resolved.edit, uri)
+    assert apply_text_edits(HELLO, edits) == HELLO_FIXED
+    assert resolved.data["verified_by"] == "ruff"
+    assert not [a for a in stale if a.title.startswith("Fix with AI")]

@@ -14,6 +14,7 @@ export const SERVER_SETTINGS = [
   'completion.items',
   'review.onSave',
   'codeActions.selection',
+  'checks.background',
   'logLevel',
   'routes',
   'tasks',

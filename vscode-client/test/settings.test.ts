@@ -20,6 +20,7 @@ const SERVER_DEFAULTS: Record<string, unknown> = {
   'completion.items': null,
   'review.onSave': false,
   'codeActions.selection': true,
+  'checks.background': true,
   logLevel: 'info',
   routes: {},
   tasks: {},

@@ -95,6 +95,10 @@ class FeatureContext(Protocol):
         """Run in the background; cancelled when the server shuts down."""
         ...
 
+    def document_saved(self, uri: str) -> None:
+        """Tell every feature that the editor saved `uri`."""
+        ...
+
     # To the client, under pygls' own names.
 
     def text_document_publish_diagnostics(self, params: types.PublishDiagnosticsParams) -> None: ...
@@ -116,6 +120,12 @@ class Feature:
 
     def __init__(self, context: FeatureContext) -> None:
         self.context = context
+
+    def document_opened(self, document: Document) -> None:
+        """The editor opened the document."""
+
+    def document_saved(self, uri: str) -> None:
+        """The editor saved the document."""
 
     def document_changed(self, document: Document, shifts: list[LineShift]) -> None:
         """The document's text changed; `shifts` say how its lines moved."""

@@ -8,6 +8,8 @@ SECTION = "switchboard"  # the settings section
 
 REVIEW_COMMAND = "switchboard.review"
 STATS_COMMAND = "switchboard.stats"
+# What the background checks keep for a document (see features/checked.py).
+CHECKED_COMMAND = "switchboard.checkedDiagnostics"
 CLEAR_CACHE_COMMAND = "switchboard.clearCache"
 # For clients without codeAction/resolve: computes an action's edit and applies it.
 APPLY_COMMAND = "switchboard.applyAction"

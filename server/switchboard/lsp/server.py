@@ -197,6 +197,14 @@ class SwitchboardServer(LanguageServer):
 
     # -- document hooks (called by the protocol) ----------------------------------------------
 
+    def document_opened(self, document: Document) -> None:
+        for feature in list(self._features.values()):
+            feature.document_opened(document)
+
+    def document_saved(self, uri: str) -> None:
+        for feature in list(self._features.values()):
+            feature.document_saved(uri)
+
     def document_changed(self, document: Document, shifts: list[LineShift]) -> None:
         for feature in list(self._features.values()):  # a feature not built yet has nothing
             feature.document_changed(document, shifts)

@@ -59,15 +59,30 @@ class CodeActionSettings:
 
 
 @attrs.frozen(kw_only=True)
+class ChecksSettings:
+    # Run the installed checkers on open, save and idle, so that "Fix with AI" is listed for
+    # their diagnostics where the editor sends a server only the diagnostics it published.
+    background: bool = True
+
+
+@attrs.frozen(kw_only=True)
 class EditorSettings:
     hover: HoverSettings = HoverSettings()
     completion: CompletionSettings = CompletionSettings()
     review: ReviewSettings = ReviewSettings()
     code_actions: CodeActionSettings = CodeActionSettings()
+    checks: ChecksSettings = ChecksSettings()
     log_level: str = "info"
 
 
-for _cls in (HoverSettings, CompletionSettings, ReviewSettings, CodeActionSettings, EditorSettings):
+for _cls in (
+    HoverSettings,
+    CompletionSettings,
+    ReviewSettings,
+    CodeActionSettings,
+    ChecksSettings,
+    EditorSettings,
+):
     attrs.resolve_types(_cls)
 
 

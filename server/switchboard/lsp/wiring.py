@@ -22,6 +22,7 @@ from lsprotocol import types
 from .names import (
     ACCEPT_COMPLETION_COMMAND,
     APPLY_COMMAND,
+    CHECKED_COMMAND,
     CLEAR_CACHE_COMMAND,
     CODE_ACTION_KINDS,
     REVIEW_COMMAND,
@@ -49,6 +50,7 @@ CODE_ACTIONS = "code_actions:CodeActions"
 HOVER = "hover:Hover"
 REVIEW = "review:ReviewFeature"
 HOUSEKEEPING = "housekeeping:Housekeeping"
+CHECKED = "checked:CheckedDiagnostics"
 COMPLETION = "completion:Completion"
 
 HANDLERS = (
@@ -87,6 +89,7 @@ HANDLERS = (
         options=types.SaveOptions(include_text=False),
     ),
     Handler(STATS_COMMAND, HOUSEKEEPING, "stats", is_async=False, command=True),
+    Handler(CHECKED_COMMAND, CHECKED, "report", is_async=False, command=True),
     Handler(CLEAR_CACHE_COMMAND, HOUSEKEEPING, "clear_cache", is_async=False, command=True),
 )
 

@@ -22,12 +22,18 @@ from ...tasks import ExcludedFile, LineReplacement
 from ..context import Feature
 from ..edits import workspace_edit
 from ..names import APPLY_COMMAND, REVIEW_COMMAND
-from ..positions import from_client
+from ..positions import from_client, lines_range
+from .checked import CheckedDiagnostics
 from .review import ReviewFeature
 
 log = logging.getLogger(__name__)
 
 _TITLE_CHARS = 80
+_SEVERITY = {
+    "error": types.DiagnosticSeverity.Error,
+    "warning": types.DiagnosticSeverity.Warning,
+    "info": types.DiagnosticSeverity.Information,
+}
 
 
 def _wanted(kind: str, only: list[str] | None) -> bool:
@@ -59,7 +65,8 @@ class CodeActions(Feature):
         actions: list[types.CodeAction] = []
         if _wanted(types.CodeActionKind.QuickFix, only):
             review = context.get_feature(ReviewFeature)
-            for diagnostic in params.context.diagnostics:
+            diagnostics = params.context.diagnostics or self._checked(params, document)
+            for diagnostic in diagnostics:
                 suggestion = review.suggestion_action(uri, diagnostic)
                 if suggestion is not None:
                     actions.append(suggestion)
@@ -106,6 +113,25 @@ class CodeActions(Feature):
                 )
             )
         return actions
+
+    def _checked(self, params: types.CodeActionParams, document: Any) -> list[types.Diagnostic]:
+        """The background checks' diagnostics on the requested lines, for a client that sent
+        none (Neovim's own code-action key, eglot): what they keep is only read here."""
+        source = document.source
+        encoding = self.context.encoding
+        first = from_client(source, params.range.start, encoding).line
+        last = _last_line(first, from_client(source, params.range.end, encoding))
+        kept = self.context.get_feature(CheckedDiagnostics)
+        return [
+            types.Diagnostic(
+                range=lines_range(source, d.line, d.end_line, encoding),
+                message=d.message,
+                source=d.source,
+                code=d.code,
+                severity=_SEVERITY.get(d.severity, types.DiagnosticSeverity.Warning),
+            )
+            for d in kept.on_lines(params.text_document.uri, document.version, first, last)
+        ]
 
     def _action(
         self,

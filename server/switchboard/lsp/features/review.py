@@ -73,8 +73,11 @@ class ReviewFeature(Feature):
     # -- running a review ---------------------------------------------------------------------
 
     def did_save(self, params: types.DidSaveTextDocumentParams) -> None:
+        """`textDocument/didSave`, for every feature (see `document_saved`)."""
+        self.context.document_saved(params.text_document.uri)
+
+    def document_saved(self, uri: str) -> None:
         """Review a saved document when the settings ask for it (`review.onSave`)."""
-        uri = params.text_document.uri
         if self.context.settings.review.on_save and self.context.documents.get(uri):
             self.context.spawn(self.run(uri))
 
