@@ -142,6 +142,16 @@ def test_a_linters_diagnostic_is_fixed_in_place_through_the_code_action_ui(nvim,
     assert request.model == "fast" and "wrong operator" in request.prompt_text
 
 
+def test_neovims_own_code_action_offers_fixes_for_what_ruff_reports(nvim, fake):
+    """Neovim sends a server only the diagnostics it published: Switchboard's background
+    checks (ruff on open) give its own code-action key a "Fix with AI" all the same."""
+    code = 'def greet(name):\n    print("hello " + nam)\n'
+    fake.default("fast", Reply('```python\n    print("hello " + name)\n```'))
+    run = nvim("checked_fix", code=code)
+    assert "Fix with AI: Undefined name `nam`" in run["offered"]
+    assert run["text"] == code.replace("+ nam)", "+ name)")
+
+
 def test_the_fix_key_still_fixes_when_the_fast_model_is_rate_limited(nvim, fake):
     fake.default("fast", RateLimited(retry_after=30))
     fake.default("backup", Reply(FIXED))
