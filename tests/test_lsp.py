@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import re
 
 import pytest
 from lsprotocol import types
@@ -658,3 +659,21 @@ async def test_reviews_of_the_same_text_share_one_run_and_older_ones_are_superse
     assert newer["findings"] == 0
     with pytest.raises(Exception, match="newer review"):
         await older
+
+
+async def test_a_priced_review_says_what_it_will_likely_cost_before_it_runs(start, fake):
+    fake.default("strong", Reply('{"findings": []}'))
+    models = {
+        "fast": {"provider": "p"},
+        "backup": {"provider": "q"},
+        "strong": {"provider": "q", "input_cost_per_mtok": 3.0, "output_cost_per_mtok": 15.0},
+    }
+    session = await start(config_sections={"models": models})
+    uri = session.open("calc.py", CODE)
+    await session.command("switchboard.review", uri)
+    [reports] = session.client.progress_reports.values()
+    begin = reports[0]
+    assert isinstance(begin, types.WorkDoneProgressBegin)
+    # The estimate comes from the prompt and the output budget; no model is asked for it.
+    expected = "Reviewing calc\\.py \\(≈ \\$[0-9.]+\u2013[0-9.]+ on strong\\)"  # an en dash
+    assert re.fullmatch(expected, begin.title)

@@ -126,7 +126,11 @@ class ReviewFeature(Feature):
         except NoAnswer as too_large:  # no model on the route could take the whole file
             context.notifier.failed("review", too_large)
             return {"findings": 0, "error": str(too_large), **too_large.envelope()}
-        async with self._progress(f"Reviewing {source.name}") as report:
+        # What it will likely cost, before it is spent (no model is asked for this).
+        estimate = context.engine.gateway.estimate(ask)
+        priced = estimate is not None and estimate.price.known and not estimate.price.free
+        title = f"Reviewing {source.name}" + (f" ({estimate.describe()})" if priced else "")
+        async with self._progress(title) as report:
             model = context.first_model(ask.route)
             report(f"asking {model}" if model else "asking")
             try:
