@@ -157,9 +157,8 @@ async def _diagnostic_on(
         end,
         root=engine.root,
         withheld=withheld_variables(engine.config),
+        source=args.source,
     )
-    if args.source:
-        found = [d for d in found if d.source == args.source.lower()]
     if args.code:
         found = [d for d in found if (d.code or "").lower() == args.code.lower()]
     message = (args.message or "").strip()

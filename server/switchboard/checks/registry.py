@@ -30,6 +30,9 @@ class Checker:
     sources: tuple[str, ...]  # diagnostic `source` values it answers for (lower case)
     languages: tuple[str, ...]
     timeout_s: float | None = None  # None: [verify] timeout_s
+    # A linter answering in milliseconds, not a type checker taking seconds: the command line
+    # asks the quick ones which diagnostic a fix is for, unless --source names another.
+    quick: bool = True
 
     def executable(self, root: Path | None) -> str | None:
         return find_executable(self.command[0], root)
@@ -47,17 +50,17 @@ BUILTIN: tuple[Checker, ...] = (
     ),
     Checker(
         "basedpyright", ("basedpyright", "--outputjson", "{file}"), "file", "pyright-json",
-        ("basedpyright", "pyright", "pylance"), PYTHON,
+        ("basedpyright", "pyright", "pylance"), PYTHON, quick=False,
     ),
     Checker(
         "pyright", ("pyright", "--outputjson", "{file}"), "file", "pyright-json",
-        ("pyright", "pylance", "basedpyright"), PYTHON,
+        ("pyright", "pylance", "basedpyright"), PYTHON, quick=False,
     ),
     Checker(
         "mypy",
         ("mypy", "-O", "json", "--no-error-summary", "--shadow-file", "{original}", "{file}",
          "{original}"),
-        "shadow", "mypy-json", ("mypy",), PYTHON,
+        "shadow", "mypy-json", ("mypy",), PYTHON, quick=False,
     ),
     Checker(
         "eslint", ("eslint", "--format", "json", "--stdin", "--stdin-filename", "{original}"),
@@ -65,7 +68,7 @@ BUILTIN: tuple[Checker, ...] = (
     ),
     Checker(
         "tsc", ("tsc", "--noEmit", "--pretty", "false"), "tsconfig", "tsc",
-        ("ts", "typescript", "tsc"), ("typescript", "typescriptreact"),
+        ("ts", "typescript", "tsc"), ("typescript", "typescriptreact"), quick=False,
     ),
 )  # fmt: skip
 

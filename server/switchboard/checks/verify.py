@@ -185,17 +185,25 @@ async def diagnostics_on(
     *,
     root: Path | None,
     withheld: Iterable[str] = (),
+    source: str | None = None,
 ) -> list[CheckDiagnostic]:
     """What the installed checkers for `language` report on lines first..last of `text` (for
-    the command line, which has no editor to say which diagnostic a fix is for)."""
-    found: list[CheckDiagnostic] = []
-    for checker in checkers_for_language(language, config, root):
+    the command line, which has no editor to say which diagnostic a fix is for): the quick
+    linters, at once, or the checker that answers for `source`."""
+    chosen = [
+        checker
+        for checker in checkers_for_language(language, config, root)
+        if (checker.answers_for(source) if source else checker.quick)
+    ]
+
+    async def check(checker: Checker) -> list[CheckDiagnostic]:
         cap = checker.timeout_s or config.verify.timeout_s
         try:
             reported = await run_checker(
                 checker, path, text, root=root, timeout_s=cap, withheld=withheld
             )
         except CheckerUnavailable:
-            continue
-        found += [d for d in reported if _overlaps(d, first, last)]
-    return found
+            return []
+        return [d for d in reported if _overlaps(d, first, last)]
+
+    return [d for found in await asyncio.gather(*map(check, chosen)) for d in found]
