@@ -25,6 +25,7 @@ from .exits import (
     UsageError,
     fail,
 )
+from .files import read_source
 from .gateway import Answer, NoAnswer
 from .gateway.prices import Price
 from .gateway.report import ModelRow, StatsReport, TeamHealth
@@ -80,25 +81,6 @@ async def _run_task(args: argparse.Namespace, config: Config) -> int:
         raise UsageError(f"unknown command {args.command}")
     finally:
         await engine.aclose()
-
-
-def read_source(path: Path) -> Source:
-    """A file named on the command line; UsageError says why it cannot be used."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path} is a directory, not a file") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read it ({exc.strerror})") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path} is not valid UTF-8 text (byte {exc.start})") from None
-    if "\0" in text:
-        raise UsageError(f"{path} looks like a binary file (it contains NUL bytes)")
-    return Source(text.removeprefix("\ufeff"), str(path))
 
 
 def _line(number: int, source: Source, flag: str) -> int:

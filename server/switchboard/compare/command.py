@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 async def build_asks(
     engine: Engine, args: argparse.Namespace, tasks: list[str]
 ) -> list[CompareAsk]:
-    from ..commands import read_source
+    from ..files import read_source
 
     sources = {str(path): read_source(path) for path in args.file}
     asks: list[CompareAsk] = []

@@ -14,9 +14,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from ..commands import read_source
 from ..engine import Engine
 from ..exits import EXIT_ERROR, EXIT_NO_ANSWER, EXIT_OK, UsageError
+from ..files import read_source
 from ..reports import FORMATS
 from ..reports.plain import dumps, file_json
 from .git import GitError, Repository
