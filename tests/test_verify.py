@@ -403,6 +403,7 @@ async def test_a_listing_with_no_diagnostics_offers_fixes_for_what_ruff_reports(
             while not await checked():  # noqa: ASYNC110 - the server holds the state
                 await asyncio.sleep(0.1)
         assert kept["version"] == 1
+        assert uri not in session.client.diagnostics  # kept, not published (checks.publish)
         found = {(d["source"], d["code"], d["line"]) for d in kept["diagnostics"]}
         assert ("ruff", "F821", 1) in found  # basedpyright and mypy, installed too, may add theirs
         line = types.Range(
@@ -427,3 +428,18 @@ async def test_a_listing_with_no_diagnostics_offers_fixes_for_what_ruff_reports(
     assert apply_text_edits(HELLO, edits) == HELLO_FIXED
     assert resolved.data["verified_by"] == "ruff"
     assert not [a for a in stale if a.title.startswith("Fix with AI")]
+
+
+async def test_the_background_checks_publish_only_when_asked(fake, tmp_path):
+    config = tmp_path / "user-config.toml"
+    config.write_text(toml(config_for(tmp_path, fake)))
+    session = await start_session(
+        tmp_path, config, initialization_options={"checks": {"publish": True}}
+    )
+    try:
+        uri = session.open("hello.py", HELLO)
+        await session.wait_for(lambda: uri in session.client.diagnostics, within=30)
+        published = session.client.diagnostics[uri]
+    finally:
+        await stop_session(session)
+    assert ("ruff", "F821") in {(d.source, d.code) for d in published}

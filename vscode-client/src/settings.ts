@@ -15,6 +15,7 @@ export const SERVER_SETTINGS = [
   'review.onSave',
   'codeActions.selection',
   'checks.background',
+  'checks.publish',
   'logLevel',
   'routes',
   'tasks',

@@ -63,6 +63,8 @@ class ChecksSettings:
     # Run the installed checkers on open, save and idle, so that "Fix with AI" is listed for
     # their diagnostics where the editor sends a server only the diagnostics it published.
     background: bool = True
+    # Publish what they report as diagnostics too (off: the user's own linter shows them).
+    publish: bool = False
 
 
 @attrs.frozen(kw_only=True)

@@ -16,14 +16,22 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from lsprotocol import types
+
 from ...checks.diagnostics import CheckDiagnostic
 from ..context import Feature
 from ..documents import Document, LineShift
+from ..positions import lines_range
 
 log = logging.getLogger(__name__)
 
 # A change is checked once typing pauses this long; an open or a save at once.
 IDLE_S = 1.5
+_SEVERITY = {
+    "error": types.DiagnosticSeverity.Error,
+    "warning": types.DiagnosticSeverity.Warning,
+    "info": types.DiagnosticSeverity.Information,
+}
 
 
 class CheckedDiagnostics(Feature):
@@ -96,8 +104,35 @@ class CheckedDiagnostics(Feature):
         current = self.context.documents.get(uri)
         if current is not None and current.version == document.version:
             self._results[uri] = (document.version, found)
+            if self.context.settings.checks.publish:
+                from .review import ReviewFeature  # it publishes the document's diagnostics
+
+                self.context.get_feature(ReviewFeature).publish(uri, document.version)
 
     # -- what listing reads -----------------------------------------------------------------
+
+    def as_lsp(self, source: Any, kept: list[CheckDiagnostic]) -> list[types.Diagnostic]:
+        """Kept diagnostics as the editor shows them, under the checker's name."""
+        encoding = self.context.encoding
+        return [
+            types.Diagnostic(
+                range=lines_range(source, d.line, d.end_line, encoding),
+                message=d.message,
+                source=d.source,
+                code=d.code,
+                severity=_SEVERITY.get(d.severity, types.DiagnosticSeverity.Warning),
+            )
+            for d in kept
+        ]
+
+    def published(self, uri: str) -> list[types.Diagnostic]:
+        """What `checks.publish` adds to the document's published diagnostics: everything kept
+        for its current version."""
+        document = self.context.documents.get(uri)
+        kept = self._results.get(uri)
+        if document is None or kept is None or kept[0] != document.version:
+            return []
+        return self.as_lsp(document.source, kept[1])
 
     def on_lines(self, uri: str, version: int, first: int, last: int) -> list[CheckDiagnostic]:
         """The kept errors of this version of the document on lines first..last (a type

@@ -22,18 +22,13 @@ from ...tasks import ExcludedFile, LineReplacement
 from ..context import Feature
 from ..edits import workspace_edit
 from ..names import APPLY_COMMAND, REVIEW_COMMAND
-from ..positions import from_client, lines_range
+from ..positions import from_client
 from .checked import CheckedDiagnostics
 from .review import ReviewFeature
 
 log = logging.getLogger(__name__)
 
 _TITLE_CHARS = 80
-_SEVERITY = {
-    "error": types.DiagnosticSeverity.Error,
-    "warning": types.DiagnosticSeverity.Warning,
-    "info": types.DiagnosticSeverity.Information,
-}
 
 
 def _wanted(kind: str, only: list[str] | None) -> bool:
@@ -122,16 +117,8 @@ class CodeActions(Feature):
         first = from_client(source, params.range.start, encoding).line
         last = _last_line(first, from_client(source, params.range.end, encoding))
         kept = self.context.get_feature(CheckedDiagnostics)
-        return [
-            types.Diagnostic(
-                range=lines_range(source, d.line, d.end_line, encoding),
-                message=d.message,
-                source=d.source,
-                code=d.code,
-                severity=_SEVERITY.get(d.severity, types.DiagnosticSeverity.Warning),
-            )
-            for d in kept.on_lines(params.text_document.uri, document.version, first, last)
-        ]
+        uri = params.text_document.uri
+        return kept.as_lsp(source, kept.on_lines(uri, document.version, first, last))
 
     def _action(
         self,

@@ -193,6 +193,10 @@ class ReviewFeature(Feature):
                     data={"finding": item.id},
                 )
             )
+        if self.context.settings.checks.publish:  # opt-in: the user's own linter shows them
+            from .checked import CheckedDiagnostics
+
+            diagnostics += self.context.get_feature(CheckedDiagnostics).published(uri)
         self.context.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
         )
