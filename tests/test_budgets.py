@@ -329,3 +329,46 @@ def test_a_team_budget_holds_across_two_processes_sharing_redis(tmp_path, fake):
         assert json.loads(second.stdout)["served_by"]["model"] == "local", second.stderr
     finally:
         server.stop()
+
+
+async def test_the_editor_moves_to_the_free_model_then_the_cache_and_says_budget_reached(
+    tmp_path, fake, lsp
+):
+    from lsprotocol import types
+
+    from tests.lsp_support import apply_text_edits, edits_of
+
+    fake.default("paid", Reply(FIXED, cost=0.006))
+    fake.default("local", Reply(FIXED))
+    models = {
+        "paid": {"provider": "p", "input_cost_per_mtok": 3.0, "output_cost_per_mtok": 15.0},
+        "local": {"provider": "p", "input_cost_per_mtok": 0.0, "output_cost_per_mtok": 0.0},
+    }
+    config = tmp_path / "user-config.toml"
+    config.write_text(toml(raw_config(tmp_path, fake, models=models, budget={"daily_usd": 0.01})))
+    session = await lsp(config)
+    uri = session.open("calc.py", CODE)
+
+    async def fix(message: str) -> types.CodeAction:
+        diagnostic = types.Diagnostic(
+            range=types.Range(
+                start=types.Position(line=1, character=4), end=types.Position(line=1, character=16)
+            ),
+            message=message,
+        )
+        return await session.client.code_action_resolve_async(
+            await session.quick_fix(uri, diagnostic)
+        )
+
+    first = await fix("first")  # $0.006 of $0.01: near the limit
+    second = await fix("second")  # $0.012: the budget is reached by this one
+    third = await fix("third")  # past the limit: only the free model is asked
+    for resolved in (first, second, third):
+        _, edits = edits_of(resolved.edit, uri)
+        assert apply_text_edits(CODE, edits) == CODE.replace("a - b", "a + b")
+    assert [r.model for r in fake.requests] == ["paid", "paid", "local"]
+    await session.wait_for(lambda: session.status and session.status[-1].get("budget"))
+    assert session.status[-1]["model"] == "local"
+    assert session.status[-1]["budget"] == "reached"
+    messages = [m.message for m in session.client.messages]
+    assert sum("Budget reached" in m for m in messages) == 1  # said once
