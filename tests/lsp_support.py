@@ -122,7 +122,12 @@ def write_config(root: Path, fake_url: str, **sections: Any) -> Path:
     )
     routes = sections.pop(
         "routes",
-        {"fix": ["fast", "backup"], "explain": ["fast", "backup"], "review": ["strong", "fast"]},
+        {
+            "fix": ["fast", "backup"],
+            "explain": ["fast", "backup"],
+            "review": ["strong", "fast"],
+            "complete": ["fast", "backup"],
+        },
     )
     sections.setdefault("tasks", {}).setdefault("explain", {"hedge": False})
     raw = config_dict(root, {"p": fake_url, "q": fake_url}, models, routes, **sections)

@@ -152,6 +152,15 @@ def test_neovims_own_code_action_offers_fixes_for_what_ruff_reports(nvim, fake):
     assert run["text"] == code.replace("+ nam)", "+ name)")
 
 
+def test_neovim_0_11_gets_a_completion_item_and_taking_it_counts_as_accepted(nvim, fake):
+    code = "def mean(values):\n    total = \n    return total / len(values)\n"
+    fake.default("fast", Reply("<think>a sum</think>```python\nsum(values)\n```"))
+    run = nvim("complete", code=code, line=1, character=len("    total = "))
+    assert run["inline_capability"] is False and run["completion_capability"] is True
+    assert run["label"] == "sum(values)"
+    assert run["text"] == code.replace("total = \n", "total = sum(values)\n")
+
+
 def test_the_fix_key_still_fixes_when_the_fast_model_is_rate_limited(nvim, fake):
     fake.default("fast", RateLimited(retry_after=30))
     fake.default("backup", Reply(FIXED))
