@@ -21,6 +21,8 @@ from pathlib import Path
 from .diagnostics import READERS, CheckDiagnostic
 from .registry import Checker
 
+_REAP_S = 2.0
+
 
 class CheckerUnavailable(Exception):
     """The checker could not give a verdict (missing, crashed, too slow, unreadable output)."""
@@ -147,7 +149,9 @@ async def _run(
 
 
 async def _stop(process: asyncio.subprocess.Process) -> None:
+    """Kill the checker and everything it started; reap it, but never wait for that long (a
+    grandchild holding its pipes, or a loop shutting down, must not hang the caller)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
-    with contextlib.suppress(ProcessLookupError):
-        await process.wait()
+    with contextlib.suppress(ProcessLookupError, TimeoutError):
+        await asyncio.wait_for(process.wait(), _REAP_S)

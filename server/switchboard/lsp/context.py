@@ -132,3 +132,6 @@ class Feature:
 
     def document_closed(self, uri: str) -> None:
         """The editor closed the document."""
+
+    def close(self) -> None:
+        """The server is shutting down: cancel what the feature runs in the background."""

@@ -219,6 +219,8 @@ class SwitchboardServer(LanguageServer):
         task.add_done_callback(self._background.discard)
 
     async def close(self) -> None:
+        for feature in list(self._features.values()):
+            feature.close()
         for task in list(self._background):
             task.cancel()
         if self._engine is not None:

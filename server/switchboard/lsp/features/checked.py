@@ -39,6 +39,9 @@ class CheckedDiagnostics(Feature):
         super().__init__(context)
         self._results: dict[str, tuple[int, list[CheckDiagnostic]]] = {}
         self._runs: dict[str, asyncio.Task[None]] = {}
+        # One document checked at a time: opening a project's files must not start a type
+        # checker per file at once.
+        self._one_at_a_time = asyncio.Semaphore(1)
 
     # -- when to check --------------------------------------------------------------------
 
@@ -54,6 +57,11 @@ class CheckedDiagnostics(Feature):
     def document_closed(self, uri: str) -> None:
         self._cancel(uri)
         self._results.pop(uri, None)
+
+    def close(self) -> None:
+        """The server is shutting down: no check may outlive it."""
+        for uri in list(self._runs):
+            self._cancel(uri)
 
     def _schedule(self, uri: str, delay_s: float) -> None:
         if not self.context.settings.checks.background:
@@ -75,10 +83,14 @@ class CheckedDiagnostics(Feature):
             log.info("checking %s failed: %s", uri, run.exception())
 
     async def _check(self, uri: str, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        async with self._one_at_a_time:
+            await self._check_now(uri)
+
+    async def _check_now(self, uri: str) -> None:
         from ...checks import CheckerUnavailable, checkers_for_language, run_checker
         from ...engine import withheld_variables
 
-        await asyncio.sleep(delay_s)
         document = self.context.documents.get(uri)
         if document is None or document.path is None:
             return
