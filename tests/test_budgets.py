@@ -370,5 +370,7 @@ async def test_the_editor_moves_to_the_free_model_then_the_cache_and_says_budget
     await session.wait_for(lambda: session.status and session.status[-1].get("budget"))
     assert session.status[-1]["model"] == "local"
     assert session.status[-1]["budget"] == "reached"
+    # The status bar's tooltip says what was spent: the two paid answers, $0.006 each.
+    assert session.status[-1]["spend"] == {"today_usd": 0.012, "month_usd": 0.012}
     messages = [m.message for m in session.client.messages]
     assert sum("Budget reached" in m for m in messages) == 1  # said once

@@ -15,6 +15,8 @@ export interface StatusParams {
   detail?: string | null;
   /** Where spend stands against the budgets: 'ok', 'near' or 'reached'. */
   budget?: 'ok' | 'near' | 'reached' | null;
+  /** Today's and this month's spend in USD, after the answer. */
+  spend?: { today_usd: number; month_usd: number } | null;
 }
 
 /** The client's own states, before and around the server. */
@@ -43,9 +45,14 @@ function lines(...parts: (string | null | undefined | false)[]): string {
   return parts.filter(Boolean).join('\n');
 }
 
-/** The view of one `switchboard/status` notification; a spent budget is always visible. */
+function money(usd: number): string {
+  return usd === 0 ? '$0' : usd < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
+}
+
+/** The view of one `switchboard/status` notification; a spent budget is always visible, and
+ * the tooltip says what was spent today and this month. */
 export function renderStatus(params: StatusParams): StatusView {
-  const view = renderGateway(params);
+  const view = withSpend(renderGateway(params), params.spend);
   if (params.budget !== 'reached') return view;
   return {
     text: `${view.text} (budget reached)`,
@@ -55,6 +62,12 @@ export function renderStatus(params: StatusParams): StatusView {
     ),
     tone: view.tone === 'error' ? 'error' : 'warning',
   };
+}
+
+function withSpend(view: StatusView, spend: StatusParams['spend']): StatusView {
+  if (!spend) return view;
+  const spent = `Spent ${money(spend.today_usd)} today, ${money(spend.month_usd)} this month.`;
+  return { ...view, tooltip: lines(view.tooltip, spent) };
 }
 
 function renderGateway(params: StatusParams): StatusView {

@@ -68,4 +68,14 @@ describe('status bar rendering', () => {
     assert.match(renderClientState('starting').text, /loading~spin/);
     assert.match(renderClientState('stopped').text, /stopped/);
   });
+  it('says in the tooltip what was spent today and this month', () => {
+    const view = renderStatus({
+      state: 'idle',
+      task: 'fix',
+      model: 'fast',
+      spend: { today_usd: 0.0123, month_usd: 1.5 },
+    });
+    assert.match(view.tooltip, /Spent \$0\.01 today, \$1\.50 this month\./);
+    assert.doesNotMatch(renderStatus({ state: 'idle' }).tooltip, /Spent/);
+  });
 });

@@ -47,7 +47,9 @@ class Notifier:
         if not settled and self._busy == 0:
             self.idle()
 
-    def answered(self, task: str, answer: Answer[Any]) -> None:
+    def answered(
+        self, task: str, answer: Answer[Any], spend: dict[str, float] | None = None
+    ) -> None:
         self._notices(answer.notices)
         if answer.cache is CacheState.STALE:
             state = "stale"
@@ -74,6 +76,8 @@ class Notifier:
                 "cache": answer.cache.value,
                 "detail": describe_attempts(answer.attempts) if answer.fell_back else "",
                 "budget": answer.budget,  # "reached": editors say "budget reached"
+                # Today's and this month's spend, for the status bar's tooltip.
+                **({"spend": spend} if spend is not None else {}),
             },
         )
 

@@ -157,7 +157,7 @@ class SwitchboardServer(LanguageServer):
         settled = False
         try:
             answer = await self.engine.ask(ask)
-            notifier.answered(ask.task, answer)
+            notifier.answered(ask.task, answer, self._spend())
             settled = True
             return answer
         except NoAnswer as failure:
@@ -217,6 +217,16 @@ class SwitchboardServer(LanguageServer):
         task = asyncio.ensure_future(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    def _spend(self) -> dict[str, float] | None:
+        """Today's and this month's spend, for the editor's status (None if it cannot be read:
+        a figure is never a reason for an answer not to arrive)."""
+        try:
+            spend = self.engine.gateway.spend()
+        except Exception:
+            log.debug("could not read the spend", exc_info=True)
+            return None
+        return {"today_usd": round(spend.today_total, 6), "month_usd": round(spend.month_total, 6)}
 
     async def close(self) -> None:
         for feature in list(self._features.values()):
