@@ -291,7 +291,12 @@ def test_cli_everything_down_serves_stale_or_says_why(tmp_path, fake, fault, tas
 @pytest.fixture
 def session_for(lsp):
     async def launch(config: Path):
-        return await lsp(config, configuration={"hover": {"delayMs": 0}})
+        # Provider faults are the subject: no background checker runs (or tasks) beside them.
+        return await lsp(
+            config,
+            configuration={"hover": {"delayMs": 0}},
+            initialization_options={"checks": {"background": False}},
+        )
 
     return launch
 

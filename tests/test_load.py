@@ -74,7 +74,12 @@ class ConnectionWatch:
 async def loaded(tmp_path, fake, lsp):
     fake.default(None, Echo(answer, delay=0.05))
     config = write_config(tmp_path, fake.base_url)
-    return await lsp(config, configuration={"hover": {"delayMs": 0, "maxPerMinute": 100000}})
+    # The load is the subject: no background checker runs (or tasks) beside it.
+    return await lsp(
+        config,
+        configuration={"hover": {"delayMs": 0, "maxPerMinute": 100000}},
+        initialization_options={"checks": {"background": False}},
+    )
 
 
 def range_at(line: int) -> types.Range:
