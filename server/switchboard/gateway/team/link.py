@@ -25,6 +25,9 @@ from .writes import Write, WriteQueue
 
 log = logging.getLogger(__name__)
 
+# Outages closer together than this are one episode: warned about once.
+_WARN_EVERY_S = 10.0
+
 T = TypeVar("T")
 
 # What it costs the user when Redis refuses Switchboard's reads or writes.
@@ -56,6 +59,7 @@ class RedisLink:
         self.io_timeout_s = io_timeout_s
         self.state = LinkState.IDLE
         self.outages = 0
+        self._warned_at = -_WARN_EVERY_S  # when an outage was last warned about (monotonic)
         # Redis's clock minus this machine's, measured as connections open: times shared with
         # the team are on Redis's clock, so one member's wrong clock does not mislead the rest.
         self.clock_offset_s = 0.0
@@ -116,7 +120,14 @@ class RedisLink:
             return
         self.state = LinkState.DOWN
         self.outages += 1
-        log.warning(
+        # A Redis going away can flap (an in-flight read still succeeds, then the next fails):
+        # one warning per episode, the flaps after it go to the info log.
+        now = time.monotonic()
+        level = logging.WARNING if now - self._warned_at >= _WARN_EVERY_S else logging.INFO
+        if level == logging.WARNING:
+            self._warned_at = now
+        log.log(
+            level,
             "The team cache at %s is unreachable (%s); using the local cache and local provider "
             "health, and reconnecting in the background.",
             self.where,
