@@ -399,8 +399,10 @@ async def test_redis_killed_mid_run_falls_back_says_so_once_then_recovers(
     told = [n for a in answers for n in a.notices if UNREACHABLE in n]
     assert len(told) == 1
     assert "local cache" in told[0] and server.url in told[0]
+    # Once per member: alice, and bob, whose idle connections died with the server and whose
+    # link may notice while alice asks (both log in this one process).
     warnings = [r for r in caplog.records if UNREACHABLE in r.getMessage()]
-    assert len(warnings) == 1
+    assert 1 <= len(warnings) <= 2
     assert alice.gateway.team.link.state is LinkState.DOWN
 
     server.restart()
