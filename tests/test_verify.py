@@ -10,9 +10,11 @@ blocks a fix, which is then offered as not verified.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -443,3 +445,69 @@ async def test_the_background_checks_publish_only_when_asked(fake, tmp_path):
     finally:
         await stop_session(session)
     assert ("ruff", "F821") in {(d.source, d.code) for d in published}
+
+
+# -- what checks leave in the workspace ----------------------------------------------------------
+
+
+def recording_checker(record: Path, *, sleep_s: float = 0.0) -> list[str]:
+    """A checker's command that appends what it was given and what its folder held, then
+    (after `sleep_s`) reports nothing."""
+    script = (
+        "import json, os, sys, time; "
+        f"open({str(record)!r}, 'a').write(json.dumps("
+        "{'file': sys.argv[1], 'folder': sorted(os.listdir(os.path.dirname(sys.argv[1])))}"
+        ") + '\\n'); "
+        f"time.sleep({sleep_s})"
+    )
+    return [sys.executable, "-c", script, "{file}"]
+
+
+async def test_a_saved_file_is_checked_in_place_and_unsaved_text_beside_it_for_the_run(tmp_path):
+    from switchboard.checks import run_checker
+    from switchboard.checks.registry import Checker
+
+    root = project(tmp_path, {"hello.py": HELLO})
+    record = tmp_path / "record.jsonl"
+    checker = Checker("mine", tuple(recording_checker(record)), "file", "gcc", ("mine",), ())
+    path = root / "hello.py"
+    await run_checker(checker, path, HELLO, root=root, timeout_s=30)
+    await run_checker(checker, path, HELLO_FIXED, root=root, timeout_s=30)
+    saved, unsaved = (json.loads(line) for line in record.read_text().splitlines())
+    assert saved["file"] == str(path)
+    assert not [name for name in saved["folder"] if "switchboard-" in name]
+    beside = Path(unsaved["file"])
+    assert beside.parent == root and beside.name.startswith("hello.switchboard-")
+    assert beside.name in unsaved["folder"]
+    assert sorted(p.name for p in root.iterdir() if p.name != "node_modules") == ["hello.py"]
+    assert path.read_text() == HELLO
+
+
+async def test_a_server_stopped_mid_check_leaves_nothing_beside_the_users_file(fake, tmp_path):
+    """Editors stop their server with SIGTERM when they close; the temporary file of a check
+    of unsaved text goes with it."""
+    record = tmp_path / "record.jsonl"
+    checkers = {
+        "slow": {"command": recording_checker(record, sleep_s=60), "format": "gcc",
+                 "input": "file", "languages": ["python"]},
+    }  # fmt: skip
+    config = tmp_path / "user-config.toml"
+    config.write_text(toml(config_for(tmp_path, fake, checkers=checkers)))
+    session = await start_session(tmp_path, config)
+    try:
+        uri = session.open("hello.py", HELLO)
+        session.change(uri, 2, types.TextDocumentContentChangeWholeDocument(text=HELLO_FIXED))
+        await session.wait_for(
+            lambda: record.exists() and "switchboard-" in record.read_text(), within=30
+        )
+        staged = [Path(json.loads(line)["file"]) for line in record.read_text().splitlines()]
+        assert any(p.exists() and p.name.startswith("hello.switchboard-") for p in staged)
+        process = session.client._server
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 10)
+    finally:
+        with contextlib.suppress(Exception):
+            await stop_session(session)
+    assert process.returncode == -signal.SIGTERM  # still ended by the signal, as before
+    assert not [p.name for p in session.root.iterdir() if "switchboard-" in p.name]
+    assert (session.root / "hello.py").read_text() == HELLO

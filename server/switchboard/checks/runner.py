@@ -1,14 +1,16 @@
 """Running a checker on a text that is not on disk (yet), bounded and without secrets.
 
 The project's configuration must apply, so the text is checked under the file's own name:
-on stdin with that name where the tool allows it, else in a temporary file beside the original
-(removed at once), or as mypy's shadow of it. The checker runs in the workspace, with a time
-cap, and without the user's provider keys in its environment.
+on stdin with that name where the tool allows it, else the file itself when the text is what it
+holds on disk, else a temporary file beside the original (removed at once, and at exit), or as
+mypy's shadow of it. The checker runs in the workspace, with a time cap, and without the user's
+provider keys in its environment.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import json
 import os
@@ -22,6 +24,21 @@ from .diagnostics import READERS, CheckDiagnostic
 from .registry import Checker
 
 _REAP_S = 2.0
+
+# Temporary files in the user's workspace that exist while a checker runs: an exit that does not
+# unwind the check (the editor stopping the server, SIGTERM) must not leave them behind.
+_STAGED: set[Path] = set()
+
+
+def remove_staged() -> None:
+    """Remove whatever temporary files running checks have in place (at exit)."""
+    for item in list(_STAGED):
+        _STAGED.discard(item)
+        with contextlib.suppress(OSError):
+            item.rmdir() if item.is_dir() else item.unlink()
+
+
+atexit.register(remove_staged)
 
 
 class CheckerUnavailable(Exception):
@@ -63,19 +80,37 @@ def _staged(checker: Checker, path: Path, text: str, root: Path | None):  # type
             shadow.write_text(text, encoding="utf-8")
             created += [shadow, shadow.parent]
             args, stdin, reported = _fill(checker.command, shadow, path), None, path
+        elif checker.input == "file" and _on_disk(path, text):
+            # A saved file (on open, on save) is checked as it is: nothing appears beside it.
+            args, stdin, reported = _fill(checker.command, path, path), None, path
         else:  # "file", "tsconfig": beside the original, so that the project's config applies
             # Not a dotfile: pyright, for one, skips hidden files.
             beside = path.with_name(f"{path.stem}.switchboard-{uuid.uuid4().hex[:8]}{path.suffix}")
+            _stage(beside, created)
             beside.write_text(text, encoding="utf-8")
-            created.append(beside)
             args, stdin, reported = _fill(checker.command, beside, path), None, beside
             if checker.input == "tsconfig":
                 args = [*args, *_tsconfig_args(beside, root, created)]
         yield args, stdin, reported
     finally:
         for item in created:
+            _STAGED.discard(item)
             with contextlib.suppress(OSError):
                 item.rmdir() if item.is_dir() else item.unlink()
+
+
+def _stage(path: Path, created: list[Path]) -> None:
+    """`path` is about to be written in the workspace: remove it when done, or at exit."""
+    created.append(path)
+    _STAGED.add(path)
+
+
+def _on_disk(path: Path, text: str) -> bool:
+    """Whether `path` holds exactly `text` (as UTF-8)."""
+    try:
+        return path.read_bytes() == text.encode("utf-8")
+    except (OSError, UnicodeEncodeError):
+        return False
 
 
 def _fill(command: tuple[str, ...], file: Path, original: Path) -> list[str]:
@@ -91,6 +126,7 @@ def _tsconfig_args(file: Path, root: Path | None, created: list[Path]) -> list[s
     if project is None or not project.is_file():
         return ["--skipLibCheck", str(file)]
     config = project.with_name(f"tsconfig.switchboard-{uuid.uuid4().hex[:8]}.json")
+    _stage(config, created)
     config.write_text(
         json.dumps(
             {
@@ -102,7 +138,6 @@ def _tsconfig_args(file: Path, root: Path | None, created: list[Path]) -> list[s
         ),
         encoding="utf-8",
     )
-    created.append(config)
     return ["-p", str(config)]
 
 
