@@ -201,8 +201,9 @@ def code_server(
 
 
 def extension_log(user_data: Path) -> str:
-    """The Switchboard output channel (the server's stderr and the client's log), if written."""
-    logs = sorted(user_data.glob("logs/*/exthost*/output_logging_*/*Switchboard.log"))
+    """The Switchboard output channel (the server's stderr and the client's log), if written:
+    a log channel, in the extension's own folder of the extension host's logs."""
+    logs = sorted(user_data.glob("logs/*/exthost*/switchboard.switchboard/Switchboard.log"))
     return "\n".join(path.read_text(errors="replace") for path in logs)
 
 
@@ -365,6 +366,40 @@ def test_vscode_review_fix_with_fallback_hover_and_stats(fake, tmp_path, extensi
     assert "cache is cleared" in seen["clearCacheMessage"], context
     assert seen["errorsAfterRestart"] == [], context
     assert seen["log"].count("Starting ") == 2, context
+
+
+def test_vscode_shows_a_suggestion_as_ghost_text_and_tab_takes_it(fake, tmp_path, extension_vsix):
+    """vscode-languageclient 10 declares LSP 3.18 inline completion, so VS Code gets ghost text
+    (and no duplicate completion-menu item); Tab inserts it, and its command tells the server,
+    whose routing stats count the suggestion as accepted."""
+    code = "def mean(values):\n    total =\n    return total / len(values)\n"
+    fake.default("fast", Reply("<think>a sum</think>```python\nsum(values)\n```"))
+    config = write_config(tmp_path, fake.base_url)
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "mean.py").write_text(code)
+    machine = {"switchboard.serverPath": str(SWITCHBOARD), "switchboard.configPath": str(config)}
+    seen, context = run_editor(
+        tmp_path,
+        extension_vsix,
+        EDITOR_SETTINGS,
+        machine,
+        {
+            "scenario": "complete",
+            "workspace": str(workspace),
+            "file": "mean.py",
+            "firstLine": "def mean",
+            "typeAt": f"2:{len('    total =') + 1}",
+            "typed": " ",
+            "acceptedLine": "total = sum(values)",
+        },
+    )
+    assert seen["ghostText"].strip() == "sum(values)", context
+    assert (workspace / "mean.py").read_text() == code.replace("total =\n", "total = sum(values)\n")
+    assert seen["suggestWidget"] == 0, context
+    assert "1 accepted" in seen["stats"], context
+    assert all(r.model == "fast" for r in fake.requests), context
+    assert (ARTIFACTS / "vscode-ghost-text.png").stat().st_size > 10_000
 
 
 def test_vscode_says_once_why_the_server_cannot_run(tmp_path, extension_vsix):

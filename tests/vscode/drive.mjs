@@ -146,7 +146,8 @@ async function main() {
   const page = await browser.newPage();
   page.setDefaultTimeout(30_000);
   try {
-    await (options.scenario === 'broken' ? runBroken(page) : run(page));
+    const scenarios = { broken: runBroken, complete: runComplete };
+    await (scenarios[options.scenario] ?? run)(page);
   } catch (error) {
     seen.error = String(error?.stack ?? error);
     await page.screenshot({ path: join(options.artifacts, 'vscode-failure.png') }).catch(() => undefined);
@@ -160,7 +161,8 @@ async function main() {
   }
 }
 
-async function run(page) {
+/** The workbench with the server up (the status bar idle), then `options.file` in the editor. */
+async function openFile(page, firstLine) {
   await step('load workbench', async () => {
     await page.goto(`${options.url}/?folder=${encodeURIComponent(options.workspace)}`);
     await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
@@ -177,8 +179,30 @@ async function run(page) {
 
   await step('open the file', async () => {
     await pick(page, () => chord(page, 'Control', 'p'), options.file, options.file);
-    await until('the file in the editor', async () => (await editorLines(page)).some((line) => line.startsWith('def add')));
+    await until('the file in the editor', async () => (await editorLines(page)).some((line) => line.startsWith(firstLine)));
   });
+}
+
+/** Save (Ctrl+S) and wait for the tab to lose its dirty mark: the test reads the file. */
+async function save(page) {
+  await chord(page, 'Control', 's');
+  await until('the file saved', async () => !(await page.$('.tab.active.dirty')));
+}
+
+/** The routing stats page, opened from the status bar item: its text. */
+async function statsPage(page) {
+  await page.click(STATUS_ITEM);
+  return until('the stats webview', async () => {
+    for (const frame of page.frames()) {
+      const text = await frame.evaluate(() => document.body?.innerText ?? '').catch(() => '');
+      if (text.includes('Routing Stats') && text.includes('Models')) return text;
+    }
+    return undefined;
+  }, 20_000, 250);
+}
+
+async function run(page) {
+  await openFile(page, 'def add');
 
   await step('review the file', async () => {
     await palette(page, 'Switchboard: Review File');
@@ -223,8 +247,7 @@ async function run(page) {
     });
     seen.statusToneAfterFix = await page.$eval(STATUS_ITEM, (el) => getComputedStyle(el).backgroundColor);
     // Save, so the test reads the buffer from disk (the DOM holds only the visible lines).
-    await chord(page, 'Control', 's');
-    await until('the file saved', async () => !(await page.$('.tab.active.dirty')));
+    await save(page);
     seen.problemsAfterFix = await until('the Problems panel to drop the fixed finding', async () => {
       const rows = await problemsRows(page);
       return rows.length < options.expectFindings ? rows : undefined;
@@ -267,14 +290,7 @@ async function run(page) {
   });
 
   await step('routing stats from the status bar', async () => {
-    await page.click(STATUS_ITEM);
-    seen.stats = await until('the stats webview', async () => {
-      for (const frame of page.frames()) {
-        const text = await frame.evaluate(() => document.body?.innerText ?? '').catch(() => '');
-        if (text.includes('Routing Stats') && text.includes('Models')) return text;
-      }
-      return undefined;
-    }, 20_000, 250);
+    seen.stats = await statsPage(page);
     await page.screenshot({ path: join(options.artifacts, 'vscode-stats.png') });
   });
 
@@ -304,6 +320,44 @@ async function run(page) {
       icons.map((icon) => icon.closest('.notification-list-item').textContent.trim()));
   });
 
+  seen.totalMs = Date.now() - started;
+}
+
+/** Ghost text in the active editor: what VS Code draws after the cursor, made plain. */
+async function ghostText(page) {
+  return page.$$eval(
+    '.editor-group-container.active .monaco-editor .ghost-text-decoration, .editor-group-container.active .monaco-editor .ghost-text',
+    (els) => els.map((el) => el.textContent).join(''),  // one span per token
+  ).then(plain);
+}
+
+/** Inline completion as a user meets it: type at the cursor, see the suggestion as ghost
+ * text, take it with Tab, and find the acceptance in the routing stats. */
+async function runComplete(page) {
+  await openFile(page, options.firstLine);
+  await step('type: the suggestion appears as ghost text', async () => {
+    await goToLine(page, options.typeAt);
+    await page.keyboard.type(options.typed, { delay: 40 });
+    seen.ghostText = await until('ghost text after the cursor', async () => {
+      const text = await ghostText(page);
+      return text.trim() ? text : undefined;
+    }, 30_000);
+    // Shown inline, not (as well) as a completion-menu item.
+    seen.suggestWidget = await page.$$eval('.editor-group-container.active .suggest-widget.visible', (els) => els.length);
+    await page.screenshot({ path: join(options.artifacts, 'vscode-ghost-text.png') });
+  });
+  await step('Tab accepts it', async () => {
+    await page.keyboard.press('Tab');
+    await until('the suggestion in the buffer', async () => (await editorLines(page)).some((line) => line.includes(options.acceptedLine)));
+    await page.keyboard.press('Escape');  // whatever VS Code suggests next stays out of the file
+    await save(page);
+  });
+  await step('the acceptance in the routing stats', async () => {
+    seen.stats = await until('the stats to count the acceptance', async () => {
+      const text = await statsPage(page);
+      return text.includes('1 accepted') ? text : undefined;  // each click refreshes the page
+    }, 30_000, 500);
+  });
   seen.totalMs = Date.now() - started;
 }
 

@@ -16,7 +16,7 @@ import { CONFIG_TEMPLATE, userConfigPath } from './userConfig';
 let controller: ServerController | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
-  const output = vscode.window.createOutputChannel('Switchboard');
+  const output = vscode.window.createOutputChannel('Switchboard', { log: true });
   const status = new StatusBar();
   controller = new ServerController(context, output, status);
   const server = controller;

@@ -147,7 +147,7 @@ export class ServerController implements vscode.Disposable {
 
   constructor(
     private readonly context: vscode.ExtensionContext,
-    private readonly output: vscode.OutputChannel,
+    private readonly output: vscode.LogOutputChannel,
     private readonly status: StatusBar,
   ) {}
 
