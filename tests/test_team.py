@@ -366,6 +366,30 @@ async def test_usage_adds_up_across_the_team(fake, member, source):
     assert team["backup"]["ok"] == 1
 
 
+async def test_inline_suggestions_add_up_across_the_team(fake, member):
+    """What the completion feature records (shown with the model's latency, then accepted)."""
+    alice, bob = member("alice"), member("bob")
+    for ms in (40.0, 60.0, 80.0):
+        alice.gateway.usage.record_suggestion("fast", "p", accepted=False, latency_ms=ms)
+    alice.gateway.usage.record_suggestion("fast", "p", accepted=True)
+    bob.gateway.usage.record_suggestion("fast", "p", accepted=False, latency_ms=200.0)
+    bob.gateway.usage.record_suggestion("fast", "p", accepted=False)  # typed ahead: no model
+    bob.gateway.usage.record_suggestion("fast", "p", accepted=True)
+    for engine in (alice, bob):
+        engine.stats()  # saves the figures, and hands them over
+    await settle(alice, bob)
+    report = await alice.team_stats()
+    assert report is not None
+    team = {m["model"]: m for m in report.to_json()["models"]}
+    assert team["fast"]["suggestions"] == {
+        "shown": 5,
+        "accepted": 2,
+        "acceptance_rate": 0.4,
+        "p50_ms": 60.0,  # nearest rank, of the three latencies alice saw and bob's one
+        "p95_ms": 200.0,
+    }
+
+
 async def test_the_language_server_connects_before_the_first_request(tmp_path, fake, raw, server):
     from tests.lsp_support import start_session, stop_session, write_config
 

@@ -66,5 +66,8 @@ class Keys:
     def latency(self, alias: str) -> str:  # list of recent latencies in ms, newest first
         return self.prefix + "latency:" + alias
 
+    def suggestion_latency(self, alias: str) -> str:  # the same, for inline suggestions
+        return self.prefix + "suggestion-latency:" + alias
+
     def spend(self, day: str) -> str:  # hash: task -> USD spent that day ("YYYY-MM-DD")
         return self.prefix + "spend:" + day

@@ -1,7 +1,8 @@
 """Usage added up across the team: every member's per-model figures, summed in Redis.
 
 Each batch the local usage log saves is also added to per-model counters in Redis (HINCRBY, so
-members never overwrite each other) and to a capped list of recent latencies. Figures that
+members never overwrite each other; inline suggestions shown and accepted among them) and to
+capped lists of recent latencies (of answers, and of suggestions). Figures that
 cannot be sent wait for the next batch; `switchboard stats --team` reads them back.
 """
 
@@ -21,7 +22,16 @@ from .writes import Write
 # A day's spend is kept past the end of its month, for monthly budgets.
 _SPEND_EXPIRE_S = 40 * 86400
 
-_INT_FIELDS = ("requests", "ok", "prompt_tokens", "completion_tokens", "cache_fresh", "cache_stale")
+_INT_FIELDS = (
+    "requests",
+    "ok",
+    "prompt_tokens",
+    "completion_tokens",
+    "cache_fresh",
+    "cache_stale",
+    "shown",
+    "accepted",
+)
 
 
 class TeamUsage:
@@ -62,9 +72,13 @@ class TeamUsage:
                 pipe.hincrbyfloat(counters, "cost_usd", d.cost_usd)
             for outcome, count in d.outcomes.items():
                 pipe.hincrby(counters, f"outcome:{outcome}", count)
-            if d.latencies:
-                pipe.lpush(keys.latency(alias), *(round(ms, 3) for ms, _ in d.latencies))
-                pipe.ltrim(keys.latency(alias), 0, self.latency_samples - 1)
+            for key, samples in (
+                (keys.latency(alias), d.latencies),
+                (keys.suggestion_latency(alias), d.suggestion_latencies),
+            ):
+                if samples:
+                    pipe.lpush(key, *(round(ms, 3) for ms, _ in samples))
+                    pipe.ltrim(key, 0, self.latency_samples - 1)
             for (day, task), usd in d.spend.items():
                 pipe.hincrbyfloat(keys.spend(day), task, usd)
                 pipe.expire(keys.spend(day), _SPEND_EXPIRE_S)
@@ -103,17 +117,18 @@ class TeamUsage:
         """The team's figures per model (raises TeamUnavailable when Redis cannot be asked)."""
         keys = self.keys
 
-        async def read(client: Any) -> list[tuple[str, dict[bytes, bytes], list[bytes]]]:
+        async def read(client: Any) -> list[tuple[Any, ...]]:  # alias, counters, two latency lists
             aliases = sorted(a.decode() for a in await client.smembers(keys.usage_models))
             async with client.pipeline(transaction=False) as pipe:
                 for alias in aliases:
                     pipe.hgetall(keys.usage(alias))
                     pipe.lrange(keys.latency(alias), 0, -1)
+                    pipe.lrange(keys.suggestion_latency(alias), 0, -1)
                 results = await pipe.execute()
-            return [(alias, results[2 * i], results[2 * i + 1]) for i, alias in enumerate(aliases)]
+            return [(alias, *results[3 * i : 3 * i + 3]) for i, alias in enumerate(aliases)]
 
         stats = []
-        for alias, raw, latency in await self.link.query(read):
+        for alias, raw, latency, suggestion_latency in await self.link.query(read):
             fields = {k.decode(): v.decode() for k, v in raw.items()}
             kinds = {
                 name.removeprefix("outcome:"): int(value)
@@ -121,6 +136,7 @@ class TeamUsage:
                 if name.startswith("outcome:")
             }
             samples = [float(ms) for ms in latency]
+            suggestion_samples = [float(ms) for ms in suggestion_latency]
             stats.append(
                 ModelStats(
                     model=alias,
@@ -135,6 +151,10 @@ class TeamUsage:
                     cost_usd=float(fields.get("cost_usd", 0.0)),
                     cache_fresh=int(fields.get("cache_fresh", 0)),
                     cache_stale=int(fields.get("cache_stale", 0)),
+                    shown=int(fields.get("shown", 0)),
+                    accepted=int(fields.get("accepted", 0)),
+                    suggestion_p50_ms=percentile(suggestion_samples, 50),
+                    suggestion_p95_ms=percentile(suggestion_samples, 95),
                 )
             )
         return stats
