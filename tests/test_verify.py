@@ -511,3 +511,70 @@ async def test_a_server_stopped_mid_check_leaves_nothing_beside_the_users_file(f
     assert process.returncode == -signal.SIGTERM  # still ended by the signal, as before
     assert not [p.name for p in session.root.iterdir() if "switchboard-" in p.name]
     assert (session.root / "hello.py").read_text() == HELLO
+
+
+def flagging_checker(record: Path, *, sleep_s: float = 0.0) -> list[str]:
+    """A gcc-format checker that reports F821 on line 2 while the file says `+ nam)`, and
+    appends each run (the text it was given; "done" once it finishes) to `record`."""
+    script = (
+        "import sys, time; text = open(sys.argv[1]).read(); "
+        f"log = open({str(record)!r}, 'a'); log.write(repr(text) + '\\n'); log.flush(); "
+        f"time.sleep({sleep_s}); log.write('done\\n'); "
+        "'+ nam)' in text and print(sys.argv[1] + ':2:5: error: undefined name nam [F821]')"
+    )
+    return [sys.executable, "-c", script, "{file}"]
+
+
+def runs_of(record: Path) -> list[str]:
+    return [line for line in record.read_text().splitlines() if line != "done"]
+
+
+def test_cli_fix_checks_the_original_once(fake, tmp_path):
+    """Finding the diagnostic and verifying the fix against the original share one run."""
+    root = project(tmp_path, {"hello.py": HELLO})
+    record = tmp_path / "record.txt"
+    checkers = {"mine": {"command": flagging_checker(record), "format": "gcc", "input": "file"}}
+    (tmp_path / "config.toml").write_text(toml(config_for(tmp_path, fake, checkers=checkers)))
+    fake.default("fast", Reply(CLEARS_IT))
+    done = subprocess.run(
+        [sys.executable, "-m", "switchboard", "fix", "hello.py", "--line", "2", "--source", "mine",
+         "--apply"],
+        capture_output=True, text=True, cwd=root, timeout=60,
+        env={**os.environ, "SWITCHBOARD_CONFIG": str(tmp_path / "config.toml")},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "verified by mine" in done.stderr
+    assert (root / "hello.py").read_text() == HELLO_FIXED
+    assert runs_of(record) == [repr(HELLO), repr(HELLO_FIXED)]
+
+
+async def test_checks_of_one_text_share_a_run_which_stops_when_nobody_waits(tmp_path):
+    from switchboard.checks import run_checker
+    from switchboard.checks.registry import Checker
+
+    root = project(tmp_path, {"hello.py": HELLO})
+    path = root / "hello.py"
+    record = tmp_path / "record.txt"
+    slow = Checker(
+        "slow", tuple(flagging_checker(record, sleep_s=1.0)), "file", "gcc", ("slow",), ()
+    )
+
+    def check(text: str):
+        return run_checker(slow, path, text, root=root, timeout_s=30)
+
+    first, second = await asyncio.gather(check(HELLO), check(HELLO))
+    assert first == second and [d.code for d in first] == ["F821"]
+    assert runs_of(record) == [repr(HELLO)]  # one process for both
+    assert await check(HELLO) == first  # just checked: the verdict is reused
+    assert runs_of(record) == [repr(HELLO)]
+
+    record.write_text("")
+    waiting = [asyncio.ensure_future(check(HELLO_FIXED)) for _ in range(2)]
+    while not record.read_text():  # noqa: ASYNC110 - the checker writes it
+        await asyncio.sleep(0.02)
+    for task in waiting:
+        task.cancel()
+    await asyncio.gather(*waiting, return_exceptions=True)
+    await asyncio.sleep(1.5)  # past the checker's sleep: it would have finished by now
+    assert record.read_text().splitlines() == [repr(HELLO_FIXED)]  # stopped, never "done"
+    assert not [p.name for p in root.iterdir() if "switchboard-" in p.name]

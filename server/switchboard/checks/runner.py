@@ -1,5 +1,10 @@
 """Running a checker on a text that is not on disk (yet), bounded and without secrets.
 
+The same text checked twice within a few seconds (the editor's background check, then the
+verification of a fix against the original; the command line's lookup of the diagnostic, then
+its verification) runs the checker once: runs in flight are shared, and results are kept for
+`_RECENT_S`.
+
 The project's configuration must apply, so the text is checked under the file's own name:
 on stdin with that name where the tool allows it, else the file itself when the text is what it
 holds on disk, else a temporary file beside the original (removed at once, and at exit), or as
@@ -12,18 +17,23 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import hashlib
 import json
 import os
 import signal
 import tempfile
+import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 
 from .diagnostics import READERS, CheckDiagnostic
 from .registry import Checker
 
 _REAP_S = 2.0
+_RECENT_S = 10.0  # how long a checker's verdict on a text is reused
+_RECENT_MAX = 32
 
 # Temporary files in the user's workspace that exist while a checker runs: an exit that does not
 # unwind the check (the editor stopping the server, SIGTERM) must not leave them behind.
@@ -58,13 +68,63 @@ async def run_checker(
     executable = checker.executable(root)
     if executable is None:
         raise CheckerUnavailable(f"{checker.command[0]} is not installed")
-    with _staged(checker, path, text, root) as (command_args, stdin, reported):
-        command = [executable, *command_args[1:]]
-        output = await _run(command, stdin, root or path.parent, timeout_s, _environment(withheld))
-    try:
-        return READERS[checker.format](output, checker.name, reported)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise CheckerUnavailable(f"{checker.name}'s output could not be read ({exc})") from None
+    withheld = tuple(sorted(withheld))
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    key = (checker, executable, path, root, digest, withheld)
+
+    async def run() -> list[CheckDiagnostic]:
+        with _staged(checker, path, text, root) as (command_args, stdin, reported):
+            command = [executable, *command_args[1:]]
+            cwd = root or path.parent
+            output = await _run(command, stdin, cwd, timeout_s, _environment(withheld))
+        try:
+            return READERS[checker.format](output, checker.name, reported)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise CheckerUnavailable(f"{checker.name}'s output could not be read ({exc})") from None
+
+    return list(await _RUNS.get(key, run))
+
+
+class _SharedRuns:
+    """Runs of one key share a single checker process while it runs, and its result for
+    `_RECENT_S` after. The run stops (and its process with it) when nobody awaits it any more."""
+
+    def __init__(self) -> None:
+        self._running: dict[object, tuple[asyncio.Task[list[CheckDiagnostic]], list[int]]] = {}
+        self._recent: OrderedDict[object, tuple[float, list[CheckDiagnostic]]] = OrderedDict()
+
+    async def get(
+        self, key: object, run: Callable[[], Awaitable[list[CheckDiagnostic]]]
+    ) -> list[CheckDiagnostic]:
+        recent = self._recent.get(key)
+        if recent is not None and time.monotonic() - recent[0] < _RECENT_S:
+            return recent[1]
+        entry = self._running.get(key)
+        if entry is None or entry[0].get_loop() is not asyncio.get_running_loop():
+            task = asyncio.ensure_future(run())
+            entry = self._running[key] = (task, [0])
+            task.add_done_callback(lambda done: self._finished(key, done))
+        task, waiting = entry
+        waiting[0] += 1
+        try:
+            return await asyncio.shield(task)
+        finally:
+            waiting[0] -= 1
+            if not waiting[0] and not task.done():
+                task.cancel()
+
+    def _finished(self, key: object, task: asyncio.Task[list[CheckDiagnostic]]) -> None:
+        if self._running.get(key, (None,))[0] is task:
+            del self._running[key]
+        if task.cancelled() or task.exception() is not None:
+            return
+        self._recent[key] = (time.monotonic(), task.result())
+        self._recent.move_to_end(key)
+        while len(self._recent) > _RECENT_MAX:
+            self._recent.popitem(last=False)
+
+
+_RUNS = _SharedRuns()
 
 
 @contextlib.contextmanager
