@@ -226,7 +226,7 @@ def test_neovim_0_12_shows_ghost_text_and_tab_takes_it_counting_it_as_accepted(n
     assert run["inline_capability"] is True and run["completion_capability"] is False
     assert run["tab_key"] == "Switchboard: accept the inline suggestion"
     assert run["mode"] == "i"
-    assert run["ghost_text"] == "um(values)"
+    assert run["ghost_text"] == "um(values)" and run["ghost_pos"] == "inline"
     assert run["accepted_text"] == code.replace("total = \n", "total = sum(values)\n")
     assert run["ghost_after_accept"] is None
     assert run["cursor"] == [2, len("    total = sum(values)")]
@@ -235,6 +235,22 @@ def test_neovim_0_12_shows_ghost_text_and_tab_takes_it_counting_it_as_accepted(n
     assert run["mode_after"] == "n"
     assert run["suggestions"]["accepted"] == 1 and run["suggestions"]["shown"] >= 1
     assert "    total = s<CURSOR>\n" in fake.requests_for("fast")[0].prompt_text
+
+
+def test_neovim_0_12_ghost_text_in_the_middle_of_a_line_pushes_the_rest_right(nvim, fake):
+    """The server sends Neovim its insertion with no range: with one, Neovim draws the ghost
+    text over the characters after the cursor."""
+    code = "def mean(values):\n    return sum(values) / len()\n"
+    fake.script("fast", Reply("alues"))
+    fake.default("fast", Hang())
+    column = code.splitlines()[1].index("len(") + len("len(")
+    run = nvim(
+        "inline", binary=nvim_0_12(), typing=True, code=code, line=1, column=column, typed="v"
+    )
+    assert run["ghost_text"] == "alues" and run["ghost_pos"] == "inline"
+    assert run["accepted_text"] == code.replace("len()", "len(values)")
+    assert run["cursor"] == [2, column + len("values")]
+    assert run["suggestions"]["accepted"] == 1
 
 
 def test_the_fix_key_still_fixes_when_the_fast_model_is_rate_limited(nvim, fake):

@@ -19,6 +19,13 @@ local function ghost_text(bufnr)
   return #texts > 0 and table.concat(texts) or nil
 end
 
+--- How the ghost text is drawn: 'inline' (pushing what follows the cursor right) or 'overlay'.
+local function ghost_pos(bufnr)
+  local ns = vim.api.nvim_get_namespaces()['nvim.lsp.inline_completion']
+  local marks = vim.api.nvim_buf_get_extmarks(bufnr, ns, 0, -1, { details = true })
+  return marks[1] and marks[1][4].virt_text_pos or vim.NIL
+end
+
 H.run(function()
   H.result.version = tostring(vim.version())
   H.setup({ settings = { switchboard = { completion = { debounceMs = 0 } } } })
@@ -31,13 +38,15 @@ H.run(function()
   end)
   H.result.tab_key = vim.fn.maparg('<Tab>', 'i', false, true).desc or vim.NIL
 
-  vim.api.nvim_win_set_cursor(0, { H.params.line + 1, 0 })
-  H.insert('A', function() -- at the end of `    total = `
+  -- At the end of the line (`A`), or before the character at `column` (`i`).
+  vim.api.nvim_win_set_cursor(0, { H.params.line + 1, H.params.column or 0 })
+  H.insert(H.params.column and 'i' or 'A', function()
     H.type(H.params.typed)
     H.await('the ghost text', function()
       return ghost_text(bufnr) ~= nil
     end)
     H.result.ghost_text = ghost_text(bufnr)
+    H.result.ghost_pos = ghost_pos(bufnr)
     H.result.mode = vim.api.nvim_get_mode().mode
     local before = H.text(bufnr)
     H.type('<Tab>')

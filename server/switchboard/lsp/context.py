@@ -34,9 +34,13 @@ class ClientSupport:
     progress: bool = False  # `window/workDoneProgress/create`
     configuration: bool = False  # answers `workspace/configuration`
     inline_completion: bool = False  # `textDocument/inlineCompletion` (LSP 3.18)
+    # An inline item inserted at the cursor carries the empty range there. VS Code needs it
+    # (without one it replaces the word at the cursor); Neovim draws a suggestion with a range
+    # over the text after the cursor, and inserts one without a range at the cursor, as LSP says.
+    inline_insert_range: bool = True
 
     @classmethod
-    def of(cls, capabilities: types.ClientCapabilities) -> ClientSupport:
+    def of(cls, capabilities: types.ClientCapabilities, client_name: str = "") -> ClientSupport:
         text = capabilities.text_document
         resolve = text.code_action.resolve_support if text and text.code_action else None
         workspace = capabilities.workspace
@@ -48,6 +52,7 @@ class ClientSupport:
             progress=bool(window and window.work_done_progress),
             configuration=bool(workspace and workspace.configuration),
             inline_completion=bool(text and text.inline_completion),
+            inline_insert_range=client_name.lower() != "neovim",
         )
 
 

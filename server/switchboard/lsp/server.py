@@ -61,6 +61,7 @@ class SwitchboardServer(LanguageServer):
         self._warned: set[str] = set()
         self.layers = ConfigLayers(config, warn=self.warn_once, on_change=self._config_changed)
         self.root: Path | None = None
+        self.client_name = ""  # clientInfo.name from initialize
         self.documents = DocumentStore()
         self._environ = environ
         self._engine: Engine | None = None
@@ -128,7 +129,7 @@ class SwitchboardServer(LanguageServer):
 
     @property
     def supports(self) -> ClientSupport:
-        return ClientSupport.of(self.client_capabilities)
+        return ClientSupport.of(self.client_capabilities, self.client_name)
 
     # -- messages (the notifier's messenger) --------------------------------------------------
 
@@ -245,6 +246,7 @@ def build_server(config: Config, *, environ: Mapping[str, str] | None = None) ->
     @server.feature(types.INITIALIZE)
     def initialize(ls: SwitchboardServer, params: types.InitializeParams) -> None:
         ls.set_root(root_of(params))
+        ls.client_name = params.client_info.name if params.client_info else ""
         if params.initialization_options is not None:
             options = params.initialization_options
             if isinstance(options, dict) and SECTION in options:

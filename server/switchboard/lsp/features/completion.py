@@ -71,9 +71,10 @@ class Completion(Feature):
         offer = await self._offer(uri, params.position)
         if offer is None:
             return types.InlineCompletionList(items=[])
+        with_range = self.context.supports.inline_insert_range
         item = types.InlineCompletionItem(
             insert_text=offer.text,
-            range=self._cursor_range(uri, params.position),
+            range=self._cursor_range(uri, params.position) if with_range else None,
             command=self._accept_command(offer),
         )
         return types.InlineCompletionList(items=[item])
