@@ -66,4 +66,9 @@ H.run(function()
   H.result.mode_after = vim.api.nvim_get_mode().mode
   H.result.text = H.text(bufnr)
   H.result.suggestions = H.wait_accepted(client, bufnr, 'fast')
+  -- The table :SwitchboardStats shows.
+  local answer = client:request_sync('workspace/executeCommand', {
+    command = 'switchboard.stats', arguments = {},
+  }, 5000, bufnr)
+  H.result.stats_table = require('switchboard.stats').format(answer.result)
 end)

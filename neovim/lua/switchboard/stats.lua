@@ -1,6 +1,21 @@
 --- The `switchboard.stats` result as a readable table (the same columns as `switchboard stats`).
 local M = {}
 
+--- `value` without JSON nulls: Neovim 0.11 drops them when it decodes a message, 0.12 keeps
+--- them as vim.NIL.
+local function without_nulls(value)
+  if value == vim.NIL then
+    return nil
+  elseif type(value) ~= 'table' then
+    return value
+  end
+  local copy = {}
+  for key, item in pairs(value) do
+    copy[key] = without_nulls(item)
+  end
+  return copy
+end
+
 local function num(value)
   return value == nil and '-' or ('%.0f'):format(value)
 end
@@ -42,7 +57,7 @@ end
 ---@param stats {models: table[], providers?: table<string, table>, cache?: table}
 ---@return string[]
 function M.format(stats)
-  stats = type(stats) == 'table' and stats or {}
+  stats = type(stats) == 'table' and without_nulls(stats) or {}
   local lines = {}
   local models = stats.models or {}
   if #models == 0 then
@@ -51,6 +66,7 @@ function M.format(stats)
     local header = {
       'model', 'provider', 'requests', 'ok', 'avail', 'failures', 'p50 ms', 'p95 ms',
       'tokens in/out', 'cost $', '$/Mtok in/out', 'cache fresh/stale', 'edits ok/rejected/unverified',
+      'suggestions shown/accepted',
     }
     local rows = {}
     for _, m in ipairs(models) do
@@ -68,12 +84,14 @@ function M.format(stats)
         end
       end
       local edits = type(m.edits) == 'table' and m.edits or {}
+      local taken = type(m.suggestions) == 'table' and m.suggestions or nil
       rows[#rows + 1] = {
         tostring(m.model), tostring(m.provider), tostring(m.requests or 0), tostring(m.ok or 0),
         avail, failures(m.failures_by_kind), num(m.p50_ms), num(m.p95_ms),
         ('%d/%d'):format(m.prompt_tokens or 0, m.completion_tokens or 0),
         ('%.4f'):format(m.cost_usd or 0), price, ('%d/%d'):format(hits.fresh or 0, hits.stale or 0),
         ('%d/%d/%d'):format(edits.verified or 0, edits.rejected or 0, edits.not_verified or 0),
+        taken and ('%d/%d'):format(taken.shown or 0, taken.accepted or 0) or '-',
       }
     end
     lines = table_lines(header, rows)
