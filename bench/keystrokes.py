@@ -55,7 +55,9 @@ FIRST_LINE = BEFORE.count("\n")
 PAIRS = {"(": ")", "[": "]", "{": "}"}
 MODEL = "fast"
 TYPING_MODEL_MS = 0  # the typed-ahead session awaits every answer: only the counts matter
-DEBOUNCE_MODEL_MS = 100  # a hosted FIM model's typical time, so that answers overlap typing
+# The model's answer time in the paced sessions: a local or very fast model, and a hosted one
+# whose answers (plus the debounce) outlast the gap between two keys.
+PACED_MODEL_MS = (20, 100)
 GAP_MS = (30, 180)
 LINE_PAUSE_S = (0.5, 1.5)  # before starting each line: reading, thinking
 MID_PAUSE = (0.05, (0.3, 0.8))  # the share of keystrokes followed by a pause, and its length
@@ -299,24 +301,31 @@ async def debounce(
     upstream: FakeUpstream, state: Path, *, lines: int | None, gap_scale: float
 ) -> dict[str, Any]:
     """The same session typed at a human pace, requests not awaited (a newer one cancels the
-    older), with the debounce off and at its default; what reached the model."""
-    rows = {}
-    for debounce_ms in (0, 75):
-        rows[str(debounce_ms)] = await _paced(
-            upstream, state / f"debounce-{debounce_ms}", debounce_ms, lines, gap_scale
-        )
-    off, on = rows["0"]["model_requests"], rows["75"]["model_requests"]
-    return {
-        "model_ms": DEBOUNCE_MODEL_MS,
-        "gap_ms": list(GAP_MS),
-        "gap_scale": gap_scale,
-        "by_debounce_ms": rows,
-        "requests_saved": round(1 - on / off, 3) if off else None,
-    }
+    older), with the debounce off and at its default, for a fast and a slower model; what
+    reached the model."""
+    by_model: dict[str, Any] = {}
+    for model_ms in PACED_MODEL_MS:
+        rows = {}
+        for debounce_ms in (0, 75):
+            here = state / f"model-{model_ms}-debounce-{debounce_ms}"
+            rows[str(debounce_ms)] = await _paced(
+                upstream, here, debounce_ms, model_ms, lines, gap_scale
+            )
+        off, on = rows["0"]["model_requests"], rows["75"]["model_requests"]
+        by_model[str(model_ms)] = {
+            "by_debounce_ms": rows,
+            "requests_saved": round(1 - on / off, 3) if off else None,
+        }
+    return {"gap_ms": list(GAP_MS), "gap_scale": gap_scale, "by_model_ms": by_model}
 
 
 async def _paced(
-    upstream: FakeUpstream, state: Path, debounce_ms: int, lines: int | None, scale: float
+    upstream: FakeUpstream,
+    state: Path,
+    debounce_ms: int,
+    model_ms: int,
+    lines: int | None,
+    scale: float,
 ) -> dict[str, Any]:
     upstream.reset()
     client = await server(upstream, state, debounce_ms)
@@ -330,7 +339,7 @@ async def _paced(
         for key, pause in zip(pressed, pauses, strict=True):
             edit = buffer.press(key)
             answer = model_answer(buffer)
-            upstream.default(MODEL, reply(answer, DEBOUNCE_MODEL_MS / 1000))
+            upstream.default(MODEL, reply(answer, model_ms / 1000))
             if edit is not None:
                 change(client, uri, buffer, edit)
             pending.append(
