@@ -21,11 +21,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import cost, editor, failover, harness, latency, report, tail
+from bench import complete, cost, editor, failover, harness, latency, report, tail
 from bench.contenders import litellm_available
 from bench.upstream import REPO_ROOT, FakeUpstream
 
-SECTIONS = ("latency", "failover", "tail", "editor", "cost")
+SECTIONS = ("latency", "failover", "tail", "editor", "cost", "complete")
 RESULTS = REPO_ROOT / "bench" / "results"
 
 
@@ -51,6 +51,14 @@ class Workload:
     cached_entries: int
     listing_sizes: tuple[int, ...]
     cost_sizes: tuple[int, ...]
+    complete_requests: int
+    complete_rounds: int
+    complete_warmup: int
+    complete_tail_requests: int
+    complete_sessions: int  # the typed-ahead session, typed this many times
+    complete_lines: int | None  # of its program (None: all)
+    complete_paced_lines: int | None  # the same for the paced (debounce) sessions
+    complete_gap_scale: float  # of the paced sessions' inter-key gaps
 
 
 WORKLOADS = {
@@ -75,6 +83,14 @@ WORKLOADS = {
         cached_entries=10_000,
         listing_sizes=(100, 1_000, 10_000),
         cost_sizes=cost.SIZES,
+        complete_requests=1000,
+        complete_rounds=10,
+        complete_warmup=50,
+        complete_tail_requests=300,
+        complete_sessions=3,
+        complete_lines=None,
+        complete_paced_lines=None,
+        complete_gap_scale=1.0,
     ),
     "quick": Workload(
         latency_requests=200,
@@ -97,6 +113,14 @@ WORKLOADS = {
         cached_entries=1_000,
         listing_sizes=(100, 1_000, 10_000),
         cost_sizes=(100, 1_000, 10_000),
+        complete_requests=200,
+        complete_rounds=4,
+        complete_warmup=20,
+        complete_tail_requests=100,
+        complete_sessions=1,
+        complete_lines=None,
+        complete_paced_lines=4,
+        complete_gap_scale=1.0,
     ),
     # The test suite's smoke run (tests/test_bench_smoke.py): every code path, in seconds.
     "smoke": Workload(
@@ -120,6 +144,14 @@ WORKLOADS = {
         cached_entries=40,
         listing_sizes=(100, 1_000),
         cost_sizes=(100, 1_000),
+        complete_requests=12,
+        complete_rounds=2,
+        complete_warmup=3,
+        complete_tail_requests=10,
+        complete_sessions=1,
+        complete_lines=2,
+        complete_paced_lines=2,
+        complete_gap_scale=0.05,
     ),
 }
 
@@ -223,12 +255,25 @@ async def _section(
             cached_entries=work.cached_entries,
             sizes=work.listing_sizes,
         )
+    if section == "complete":
+        return await complete.run(
+            upstream,
+            here,
+            requests=work.complete_requests,
+            rounds=work.complete_rounds,
+            warmup=work.complete_warmup,
+            tail_requests=work.complete_tail_requests,
+            sessions=work.complete_sessions,
+            lines=work.complete_lines,
+            paced_lines=work.complete_paced_lines,
+            gap_scale=work.complete_gap_scale,
+        )
     return await cost.run(upstream, here, sizes=work.cost_sizes)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller workloads (~1 minute)")
+    parser.add_argument("--quick", action="store_true", help="smaller workloads (~3.5 minutes)")
     parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "--only", default=",".join(SECTIONS), help=f"comma-separated: {', '.join(SECTIONS)}"

@@ -9,6 +9,7 @@ import asyncio
 import os
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,11 @@ CAPABILITIES = types.ClientCapabilities(
 )
 
 
-def write_config(state: Path, base_url: str) -> Path:
-    raw = {
+def write_config(
+    state: Path, base_url: str, overrides: Mapping[str, Mapping[str, Any]] | None = None
+) -> Path:
+    """The server's config file; `overrides` adds to (or replaces entries of) its tables."""
+    raw: dict[str, Any] = {
         "providers": {"fake": {"base_url": base_url}},
         "models": {"fast": {"provider": "fake", "model": "fast", "context_window": 32768}},
         "routes": {"fix": ["fast"], "explain": ["fast"], "review": ["fast"]},
@@ -54,6 +58,8 @@ def write_config(state: Path, base_url: str) -> Path:
         "cache": {"path": str(state / "cache.sqlite")},
         "usage": {"path": str(state / "usage.sqlite")},
     }
+    for table, entries in (overrides or {}).items():
+        raw[table] = {**raw.get(table, {}), **entries}
     path = state / "config.toml"
     path.write_text(toml(raw))
     return path
@@ -115,7 +121,12 @@ BARE_PYGLS = "from pygls.lsp.server import LanguageServer\nLanguageServer('bare'
 
 
 async def start(
-    config: Path | None, state: Path, *, bare: bool = False
+    config: Path | None,
+    state: Path,
+    *,
+    bare: bool = False,
+    capabilities: types.ClientCapabilities = CAPABILITIES,
+    settings: Mapping[str, Any] = SETTINGS,
 ) -> tuple[Client, float, float]:
     """A server (Switchboard, or with `bare` a pygls server with no features), initialized;
     returns it with (spawn to initialize answer, initialize round trip) in ms."""
@@ -131,10 +142,10 @@ async def start(
     sent = time.perf_counter()
     await client.initialize_async(
         types.InitializeParams(
-            capabilities=CAPABILITIES,
+            capabilities=capabilities,
             root_uri=workspace.as_uri(),
             workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="workspace")],
-            initialization_options=SETTINGS,
+            initialization_options=settings,
         )
     )
     answered = time.perf_counter()

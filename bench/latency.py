@@ -62,7 +62,7 @@ async def run(
         for delay_ms in delays_ms:
             for level in concurrency:
                 scenarios.append(
-                    await _scenario(
+                    await scenario(
                         contenders, model_for(delay_ms), delay_ms, level, requests, rounds
                     )
                 )
@@ -78,7 +78,7 @@ async def run(
     }
 
 
-async def _scenario(
+async def scenario(
     contenders: list[Contender],
     model: str,
     delay_ms: int,

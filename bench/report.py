@@ -161,6 +161,110 @@ def cost_table(cost: dict[str, Any]) -> str:
     return _table(["file lines", "one-line fix: prompt tokens", "review: prompt tokens"], rows)
 
 
+def complete_added_table(added: dict[str, Any]) -> str:
+    rows = []
+    for sc in added["scenarios"]:
+        lat, plus = sc["latency_ms"], sc["added_ms"]["switchboard"]
+        rows.append(
+            [
+                "FIM (`/v1/completions`)" if sc["route"] == "fim" else "chat",
+                f"{sc['provider_ms']} ms",
+                _pair(lat["direct"]),
+                _pair(lat["switchboard"]),
+                _signed(plus["p50"]) + " / " + _signed(plus["p99"]),
+            ]
+        )
+    return _table(
+        ["route", "provider", "direct httpx p50 / p99", "Switchboard p50 / p99", "added"], rows
+    )
+
+
+def complete_tail_table(tail: dict[str, Any]) -> str:
+    rows = []
+    for name, label in (("hedging_off", "off"), ("hedging_on", "on")):
+        r = tail["latency_ms"][name]
+        calls = tail["second_model_calls"][name]
+        rows.append([label, _ms(r["p50"], 1), _ms(r["p95"], 1), _ms(r["p99"], 1), str(calls)])
+    return _table(["hedging", "p50", "p95", "p99", "calls to the second model"], rows)
+
+
+def typing_table(typing: dict[str, Any]) -> str:
+    rate = typing["hit_rate"]
+    row = [
+        f"{typing['keystrokes']:,}",
+        str(typing["typed_ahead"]),
+        str(typing["cache"]),
+        str(typing["model"]),
+        str(typing["no_suggestion"]),
+        NA if rate is None else f"{rate:.1%}",
+        str(typing["repeats_text_after_cursor"]),
+    ]
+    header = [
+        "keystrokes",
+        "typed-ahead",
+        "cache",
+        "model",
+        "no suggestion",
+        "hit rate (no model call)",
+        "suggestions doubling the text after the cursor",
+    ]
+    return _table(header, [row])
+
+
+def debounce_table(debounce: dict[str, Any]) -> str:
+    rows = []
+    for model_ms, by in debounce["by_model_ms"].items():
+        for ms, r in by["by_debounce_ms"].items():
+            rows.append(
+                [
+                    f"{model_ms} ms",
+                    f"{ms} ms",
+                    f"{r['keystrokes']:,}",
+                    str(r["model_requests"]),
+                    f"{r['model_requests_per_100_keystrokes']:.1f}",
+                    str(r["model_calls_cut_off"]),
+                    str(r["requests_cancelled"]),
+                    str(r["suggestions_shown"]),
+                ]
+            )
+    header = [
+        "model answers in",
+        "debounce",
+        "keystrokes",
+        "model requests",
+        "per 100 keystrokes",
+        "cut off mid-answer",
+        "LSP requests cancelled",
+        "suggestions shown",
+    ]
+    return _table(header, rows)
+
+
+def complete_markdown(c: dict[str, Any]) -> str:
+    added, tail, typing, debounce = c["added"], c["tail"], c["typing"], c["debounce"]
+    low, high = (1000 * s for s in tail["slow_s"])
+    return "\n\n".join(
+        [
+            f"**6. Inline completion** ({added['requests_per_contender']:,} suggestions per "
+            "contender and scenario, sequential; ms)\n\n" + complete_added_table(added),
+            f"Hedging (first model {tail['first_ms']} ms, {tail['slow_share']:.0%} of its "
+            f"answers {low:.0f}\u2013{high:.0f} ms, second model {tail['second_ms']} ms; hedge "
+            f"delay learned: {tail['hedge_delay_ms']:g} ms; p99 off / on: "
+            f"{_ratio(tail['p99_off_over_on'])}; ms)\n\n" + complete_tail_table(tail),
+            f"Typed-ahead reuse ({typing['sessions']} typing session(s) of "
+            f"{typing['lines_per_session']} lines over `switchboard lsp`, every answer awaited)"
+            "\n\n" + typing_table(typing),
+            f"Debounce (the same session at a human pace: {debounce['gap_ms'][0]}\u2013"
+            f"{debounce['gap_ms'][1]} ms between keys, and pauses; requests not awaited)\n\n"
+            + debounce_table(debounce),
+        ]
+    )
+
+
+def _ratio(value: float | None) -> str:
+    return NA if value is None else f"{value:g}x"
+
+
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     """Each target of the issue, the figure it is judged on, and whether it is met."""
     out: list[dict[str, Any]] = []
@@ -230,6 +334,17 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             "x",
             spread is not None and spread <= 1.1,
         )
+    complete = results.get("complete")
+    if complete:
+        for sc in complete["added"]["scenarios"]:
+            added = sc["added_ms"]["switchboard"]["p50"]
+            add(
+                f"completion added p50 over direct, {sc['route']}, provider {sc['provider_ms']} ms",
+                added,
+                1.0,
+                "ms",
+                added <= 1.0,
+            )
     return out
 
 
@@ -279,6 +394,8 @@ def markdown(results: dict[str, Any]) -> str:
         )
     if "cost" in results:
         parts.append("**5. Cost growth** (prompt tokens sent)\n\n" + cost_table(results["cost"]))
+    if "complete" in results:
+        parts.append(complete_markdown(results["complete"]))
     if results.get("targets"):
         parts.append("**Targets**\n\n" + targets_table(results["targets"]))
     return "\n\n".join(parts) + "\n"

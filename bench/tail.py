@@ -35,11 +35,24 @@ def _gateway(upstream: FakeUpstream, state: Path, hedge: bool) -> SwitchboardGat
     return gateway
 
 
-def slow_pattern(count: int, seed: int, slow_s: float = SLOW_S) -> list[dict[str, Any]]:
-    """`count` primary answers, exactly SLOW_SHARE of them slow, in a seeded random order."""
+def slow_pattern(
+    count: int,
+    seed: int,
+    slow_s: float = SLOW_S,
+    *,
+    slow_max_s: float | None = None,
+    answer: str = ANSWER,
+) -> list[dict[str, Any]]:
+    """`count` primary answers, exactly SLOW_SHARE of them slow, in a seeded random order; with
+    `slow_max_s`, each slow one takes a time drawn between `slow_s` and it."""
+    rng = random.Random(seed)
     slow = round(count * SLOW_SHARE)
-    steps = [reply(ANSWER, slow_s)] * slow + [reply(ANSWER, PRIMARY_MS / 1000)] * (count - slow)
-    random.Random(seed).shuffle(steps)
+    steps = [
+        reply(answer, slow_s if slow_max_s is None else rng.uniform(slow_s, slow_max_s))
+        for _ in range(slow)
+    ]
+    steps += [reply(answer, PRIMARY_MS / 1000)] * (count - slow)
+    rng.shuffle(steps)
     return steps
 
 

@@ -37,9 +37,28 @@ async def test_every_section_runs_and_reports(tmp_path: Path) -> None:
     assert results["editor"]["cache_fill"]["cache"]["memory_entries"] >= 40
     fix_tokens = [row["fix_prompt_tokens"] for row in results["cost"]["rows"]]
     assert all(tokens > 0 for tokens in fix_tokens)
+    complete = results["complete"]
+    assert {sc["route"] for sc in complete["added"]["scenarios"]} == {"chat", "fim"}
+    for scenario in complete["added"]["scenarios"]:
+        for row in scenario["latency_ms"].values():
+            assert row["errors"] == 0 and row["n"] > 0
+    assert "/v1/completions" in complete["added"]["paths"]
+    assert complete["added"]["schema_errors"] == []
+    for row in complete["tail"]["latency_ms"].values():
+        assert row["errors"] == 0 and row["n"] > 0
+    typing = complete["typing"]
+    assert typing["keystrokes"] > 0 and typing["model"] > 0
+    assert (
+        typing["typed_ahead"] + typing["cache"] + typing["model"] + typing["no_suggestion"]
+        == typing["keystrokes"]
+    )
+    for by in complete["debounce"]["by_model_ms"].values():
+        for row in by["by_debounce_ms"].values():
+            assert row["keystrokes"] > 0 and row["requests_failed"] == 0
+            assert 0 < row["model_requests"] <= row["keystrokes"]
     assert {t["target"] for t in results["targets"]} >= {"cached hover p99"}
 
     text = report.markdown(results)
-    assert "Added latency" in text and "Targets" in text
+    assert "Added latency" in text and "Inline completion" in text and "Targets" in text
     report.chart(results, tmp_path / "latency.png")
     assert (tmp_path / "latency.png").stat().st_size > 10_000

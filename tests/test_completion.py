@@ -269,6 +269,41 @@ async def test_typed_ahead_reuse_needs_no_model(start, fake) -> None:
     assert len(fake.requests) == 1
 
 
+async def test_typed_ahead_leaves_out_the_bracket_the_editor_closed(start, fake) -> None:
+    # VS Code closes a bracket as it is typed: `sum(` leaves `)` after the cursor, and the
+    # rest of `sum(values)` is `values`, not `values)`.
+    fake.script("fast", Reply("sum(values)"))
+    session = await start()
+    uri = session.open("m.py", FUNC)
+    assert await _inline(session, uri, *CURSOR) == ["sum(values)"]
+    line, character = CURSOR
+    closed = FUNC.replace("    total = \n", "    total = sum()\n")
+    session.change(uri, 2, types.TextDocumentContentChangeWholeDocument(text=closed))
+    assert await _inline(session, uri, line, character + len("sum(")) == ["values"]
+    typed = closed.replace("sum()", "sum(val)")
+    session.change(uri, 3, types.TextDocumentContentChangeWholeDocument(text=typed))
+    assert await _inline(session, uri, line, character + len("sum(val")) == ["ues"]
+    assert len(fake.requests) == 1
+
+
+async def test_typed_ahead_follows_a_suggestion_onto_the_next_line(start, fake) -> None:
+    # Enter along a two-line suggestion: the editor indents the new line, and the rest of the
+    # suggestion is the second line, with no model call.
+    text = "def mean(values):\n    total = sum(values)\n\n\nprint(mean([1, 2]))\n"
+    fake.script("fast", Reply("\n    return total / len(values)"))
+    session = await start()
+    uri = session.open("m.py", text)
+    end = len("    total = sum(values)")
+    assert await _inline(session, uri, 1, end) == ["\n    return total / len(values)"]
+    entered = text.replace("sum(values)\n", "sum(values)\n    \n", 1)
+    session.change(uri, 2, types.TextDocumentContentChangeWholeDocument(text=entered))
+    assert await _inline(session, uri, 2, 4) == ["return total / len(values)"]
+    typed = entered.replace("\n    \n", "\n    return \n", 1)
+    session.change(uri, 3, types.TextDocumentContentChangeWholeDocument(text=typed))
+    assert await _inline(session, uri, 2, len("    return ")) == ["total / len(values)"]
+    assert len(fake.requests) == 1
+
+
 async def test_a_newer_request_cancels_the_older_and_its_provider_call(start, fake) -> None:
     fake.script("fast", Hang(), Reply("len(values)"))
     session = await start()

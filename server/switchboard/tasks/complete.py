@@ -163,8 +163,14 @@ def clean_suggestion(answer: str, context: CompletionContext) -> str:
         text = text.lstrip(" \t")  # the space is typed already: `total = ` + `sum(...)`
     text = text.rstrip()
     text = _to_end_of_block(text, head)
-    text = _drop_repeated_suffix(text, context.suffix, context.line_after).rstrip()
-    if context.line_after.strip() and "\n" in text:
+    return fit_after_cursor(text, context.suffix, context.line_after)
+
+
+def fit_after_cursor(text: str, suffix: str, line_after: str) -> str:
+    """`text` as an insertion before `suffix` (what follows the cursor; `line_after` is its
+    part on the cursor's line): without what is there already, one line if code follows."""
+    text = _drop_repeated_suffix(text, suffix, line_after).rstrip()
+    if line_after.strip() and "\n" in text:
         # Code follows the cursor on its line: only an insertion within the line fits there.
         text = text.split("\n", 1)[0]
     return text

@@ -20,6 +20,7 @@ from lsprotocol import types
 
 from ...gateway import Answer, CacheState, NoAnswer
 from ...tasks import ExcludedFile, Source
+from ...tasks.complete import MAX_SUGGESTION_LINES, fit_after_cursor
 from ..context import Feature, FeatureContext
 from ..names import ACCEPT_COMPLETION_COMMAND
 from ..positions import client_range, from_client
@@ -149,7 +150,7 @@ class Completion(Feature):
             return None
         position = from_client(source, client_position, context.encoding)
         line_before = source.line_text(position.line)[: position.character]
-        reused = self._typed_ahead(uri, position.line, line_before)
+        reused = self._typed_ahead(uri, source, position.line, line_before)
         if reused is not None:
             return self._show(uri, position.line, line_before, reused)
         engine = context.engine
@@ -178,14 +179,20 @@ class Completion(Feature):
         latency = (time.monotonic() - started) * 1000.0
         return self._show(uri, position.line, line_before, _offer_of(answer, latency))
 
-    def _typed_ahead(self, uri: str, line: int, line_before: str) -> Offer | None:
-        """The rest of a recent suggestion whose beginning the user has typed since."""
+    def _typed_ahead(self, uri: str, source: Source, line: int, line_before: str) -> Offer | None:
+        """The rest of a recent suggestion whose beginning the user has typed since (Enter
+        included), less what already follows the cursor (a bracket the editor closed)."""
+        after = self.context.config.task("complete").context_lines_after
+        following = range(line + 1, min(source.line_count, line + 1 + after))
+        line_after = source.line_text(line)[len(line_before) :]
+        suffix = "\n".join([line_after, *(source.line_text(n) for n in following)])
         for shown in reversed(self._shown.get(uri, ())):
-            if shown.line != line or not line_before.startswith(shown.line_before):
+            typed = _typed_since(source, shown, line, line_before)
+            if not typed or not shown.text.startswith(typed) or len(typed) >= len(shown.text):
                 continue
-            typed = line_before[len(shown.line_before) :]
-            if typed and shown.text.startswith(typed) and len(typed) < len(shown.text):
-                return Offer(shown.text[len(typed) :], shown.model, 0.0)
+            rest = fit_after_cursor(shown.text[len(typed) :], suffix, line_after)
+            if rest.strip():
+                return Offer(rest, shown.model, 0.0)
         return None
 
     def _show(self, uri: str, line: int, line_before: str, offer: Offer) -> Offer:
@@ -213,6 +220,21 @@ class Completion(Feature):
         return types.Command(
             title="Accept suggestion", command=ACCEPT_COMPLETION_COMMAND, arguments=[offer.model]
         )
+
+
+def _typed_since(source: Source, shown: Shown, line: int, line_before: str) -> str | None:
+    """What is now between where `shown` was offered and the cursor (at the end of
+    `line_before` on `line`), lines joined by newlines; None when the text before that place has
+    changed since."""
+    if not shown.line <= line <= shown.line + MAX_SUGGESTION_LINES:
+        return None
+    first = line_before if line == shown.line else source.line_text(shown.line)
+    if not first.startswith(shown.line_before):
+        return None
+    lines = [first[len(shown.line_before) :]]
+    if line > shown.line:
+        lines += [source.line_text(n) for n in range(shown.line + 1, line)] + [line_before]
+    return "\n".join(lines)
 
 
 def _offer_of(answer: Answer[Any], latency_ms: float) -> Offer:
