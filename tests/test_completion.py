@@ -313,13 +313,37 @@ async def test_a_newer_request_cancels_the_older_and_its_provider_call(start, fa
         types.TEXT_DOCUMENT_INLINE_COMPLETION, _inline_params(uri, *CURSOR), msg_id="older"
     )
     [hung] = await asyncio.to_thread(fake.wait_for_requests, 1)
-    newer = FUNC.replace("    total = \n", "    total = s\n")
+    # The user rewrote what was before the cursor: the older suggestion can be of no use.
+    newer = FUNC.replace("    total = \n", "    count = \n")
     session.change(uri, 2, types.TextDocumentContentChangeWholeDocument(text=newer))
-    texts = await _inline(session, uri, CURSOR[0], CURSOR[1] + 1)
+    texts = await _inline(session, uri, *CURSOR)
     assert await asyncio.to_thread(hung.wait_client_disconnected, 5.0)
     assert texts == ["len(values)"]
     with pytest.raises(JsonRpcRequestCancelled):
         await asyncio.wait_for(asyncio.wrap_future(older), 5)
+    assert [r.model for r in fake.requests] == ["fast", "fast"]
+
+
+async def test_typing_on_while_the_model_answers_waits_for_that_answer(start, fake) -> None:
+    """Each key cancels the editor's older request; asking the model anew each time would
+    leave nothing to show while typing faster than it answers."""
+    fake.script("fast", Reply("sum(values)", delay=0.5))
+    session = await start()
+    uri = session.open("m.py", FUNC)
+    older = session.client.protocol.send_request(
+        types.TEXT_DOCUMENT_INLINE_COMPLETION, _inline_params(uri, *CURSOR), msg_id="older"
+    )
+    await asyncio.to_thread(fake.wait_for_requests, 1)
+    typed = FUNC.replace("    total = \n", "    total = s\n")
+    session.change(uri, 2, types.TextDocumentContentChangeWholeDocument(text=typed))
+    assert await _inline(session, uri, CURSOR[0], CURSOR[1] + 1) == ["um(values)"]
+    with pytest.raises(JsonRpcRequestCancelled):
+        await asyncio.wait_for(asyncio.wrap_future(older), 5)
+    assert len(fake.requests) == 1
+    stats = await session.command("switchboard.stats")
+    [row] = [row for row in stats["models"] if row["model"] == "fast"]
+    assert row["suggestions"]["shown"] == 1  # the one the editor got
+    assert row["suggestions"]["p50_ms"] >= 400  # the model's time, from when it was asked
 
 
 async def test_a_request_typed_over_during_the_debounce_costs_nothing(start, fake) -> None:

@@ -4,12 +4,18 @@ carrying the same suggestion for clients without it.
 Completion fires on every keystroke, so most requests must never reach a model: typed-ahead
 reuse first (the user typed the start of the last suggestion: serve the rest), then a fresh
 cache entry for the same context window, then a debounce (a newer request for the document
-cancels this one meanwhile, and with it any provider call), then a per-minute cap.
+cancels this one meanwhile), then a per-minute cap.
+
+A newer request cancels the older one. The older one's provider call is cancelled too (its
+connection closed) when the user went elsewhere; when they typed on from where it was asked,
+the newer request waits for that call and serves what is left of its suggestion, instead of
+asking anew on every key while the model answers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -43,6 +49,15 @@ class Shown:
 
 
 @dataclass(frozen=True, slots=True)
+class Pending:
+    """A provider call for a suggestion, asked at `at` (its text is not known yet)."""
+
+    at: Shown
+    call: asyncio.Task[Answer[Any]]
+    started: float
+
+
+@dataclass(frozen=True, slots=True)
 class Offer:
     text: str
     model: str
@@ -64,6 +79,7 @@ class Completion(Feature):
         # The last few suggestions per document, newest last: typing along one, then back
         # over it (or along an older one), still needs no model.
         self._shown: dict[str, deque[Shown]] = {}
+        self._pending: dict[str, Pending] = {}  # the provider call in flight, per document
 
     # -- LSP --------------------------------------------------------------------------------
 
@@ -120,6 +136,11 @@ class Completion(Feature):
         task = self._running.pop(uri, None)
         if task is not None:
             task.cancel()
+        self._drop_pending(uri)
+
+    def close(self) -> None:
+        for uri in list(self._pending):
+            self._drop_pending(uri)
 
     # -- the work ---------------------------------------------------------------------------
 
@@ -161,6 +182,19 @@ class Completion(Feature):
         cached = engine.cached(ask)
         if cached is not None and cached.cache is CacheState.FRESH:
             return self._show(uri, position.line, line_before, _offer_of(cached, 0.0))
+        pending = self._pending.get(uri)
+        if pending is not None:
+            if _typed_since(source, pending.at, position.line, line_before) is not None:
+                # Typed on from where it was asked: its answer is the best there will be soon.
+                with contextlib.suppress(NoAnswer):
+                    await asyncio.shield(pending.call)
+                reused = self._typed_ahead(uri, source, position.line, line_before)
+                if reused is not None:  # counted with the model's time, from when it was asked
+                    waited = (time.monotonic() - pending.started) * 1000.0
+                    reused = Offer(reused.text, reused.model, waited)
+                    return self._show(uri, position.line, line_before, reused)
+            else:
+                self._drop_pending(uri)  # the user went elsewhere: close its connection
         if settings.debounce_ms > 0:
             # Typing on cancels this wait: a keystroke in the middle of a word costs nothing.
             await asyncio.sleep(settings.debounce_ms / 1000.0)
@@ -171,13 +205,39 @@ class Completion(Feature):
                 if cached is not None
                 else None
             )
-        started = time.monotonic()
+        at = Shown(position.line, line_before, "", "", 0.0)
+        pending = Pending(at, asyncio.ensure_future(context.ask(ask, quiet=True)), time.monotonic())
+        self._drop_pending(uri)
+        self._pending[uri] = pending
+        pending.call.add_done_callback(lambda call: self._answered(uri, pending))
         try:
-            answer = await context.ask(ask, quiet=True)
+            answer = await asyncio.shield(pending.call)  # a newer request may use it still
         except NoAnswer:
             return None
-        latency = (time.monotonic() - started) * 1000.0
-        return self._show(uri, position.line, line_before, _offer_of(answer, latency))
+        return self._show(uri, position.line, line_before, self._offer_from(pending, answer))
+
+    def _answered(self, uri: str, pending: Pending) -> None:
+        """Keep a finished call's suggestion for typed-ahead reuse, whoever waits for it."""
+        if self._pending.get(uri) is pending:
+            del self._pending[uri]
+        call = pending.call
+        if call.cancelled() or call.exception() is not None:
+            if not call.cancelled() and not isinstance(call.exception(), NoAnswer):
+                log.info("a suggestion failed: %s", call.exception())
+            return
+        at, offer = pending.at, self._offer_from(pending, call.result())
+        self._remember(
+            uri, Shown(at.line, at.line_before, offer.text, offer.model, offer.latency_ms)
+        )
+
+    @staticmethod
+    def _offer_from(pending: Pending, answer: Answer[Any]) -> Offer:
+        return _offer_of(answer, (time.monotonic() - pending.started) * 1000.0)
+
+    def _drop_pending(self, uri: str) -> None:
+        pending = self._pending.pop(uri, None)
+        if pending is not None and not pending.call.done():
+            pending.call.cancel()
 
     def _typed_ahead(self, uri: str, source: Source, line: int, line_before: str) -> Offer | None:
         """The rest of a recent suggestion whose beginning the user has typed since (Enter
@@ -196,10 +256,19 @@ class Completion(Feature):
         return None
 
     def _show(self, uri: str, line: int, line_before: str, offer: Offer) -> Offer:
-        recent = self._shown.setdefault(uri, deque(maxlen=_RECENT))
-        recent.append(Shown(line, line_before, offer.text, offer.model, offer.latency_ms))
+        self._remember(uri, Shown(line, line_before, offer.text, offer.model, offer.latency_ms))
         self._usage(offer.model, accepted=False, latency_ms=offer.latency_ms or None)
         return offer
+
+    def _remember(self, uri: str, shown: Shown) -> None:
+        recent = self._shown.setdefault(uri, deque(maxlen=_RECENT))
+        last = recent[-1] if recent else None
+        if last is None or (last.line, last.line_before, last.text) != (
+            shown.line,
+            shown.line_before,
+            shown.text,
+        ):
+            recent.append(shown)
 
     def _usage(self, model: str, *, accepted: bool, latency_ms: float | None = None) -> None:
         config = self.context.config.models.get(model)
