@@ -111,6 +111,36 @@ async def test_the_cost_a_provider_reports_is_the_cost_counted(tmp_path, fake):
         await e.aclose()
 
 
+@pytest.mark.parametrize(
+    "unusable",
+    [
+        Reply("```python\ndef add(a, b):\n    ...\n```", prompt_tokens=1000, completion_tokens=500),
+        Reply("def add(a, b):\n    return a +", finish_reason="length", prompt_tokens=1000,
+              completion_tokens=500),
+        Reply("", reasoning="Let me think about it.", prompt_tokens=1000, completion_tokens=500),
+    ],
+    ids=["refused edit", "cut off", "only reasoning"],
+)  # fmt: skip
+async def test_an_answer_that_cannot_be_used_is_paid_for_all_the_same(tmp_path, fake, unusable):
+    """The next model is asked, but the provider billed the first answer: spend, budgets and
+    the model's cost figures count it."""
+    fake.price("paid", prompt=PAID_IN, completion=PAID_OUT)
+    fake.default("paid", unusable)
+    fake.default("local", Reply(FIXED))
+    e = engine(tmp_path, fake)
+    try:
+        await e.gateway.start()
+        answer = await e.fix(source(tmp_path), 1, 1)
+        assert answer.model == "local"
+        billed = 1000 * PAID_IN + 500 * PAID_OUT
+        assert e.gateway.spend().today["fix"] == pytest.approx(billed)
+        [paid] = [m for m in e.stats().to_json()["models"] if m["model"] == "paid"]
+        assert paid["cost_usd"] == pytest.approx(billed)
+        assert (paid["prompt_tokens"], paid["completion_tokens"]) == (1000, 500)
+    finally:
+        await e.aclose()
+
+
 @pytest.mark.slow
 async def test_the_price_table_prices_a_model_no_listing_prices(tmp_path, fake):
     fake.default("gpt-4o-mini", Reply(FIXED))  # listed, without prices

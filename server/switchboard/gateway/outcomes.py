@@ -113,10 +113,15 @@ class ProviderError(Exception):
 
     outcome: ClassVar[Outcome]
 
-    def __init__(self, detail: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self, detail: str, *, retry_after: float | None = None, usage: TokenUsage | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.retry_after = retry_after
+        # The tokens of an answer that came but cannot be used (cut off, only reasoning): paid
+        # for all the same.
+        self.usage = usage
 
 
 class RateLimited(ProviderError):
@@ -178,6 +183,8 @@ class RequestRejected(ProviderError):
 
 class InvalidAnswer(Exception):
     """A well-formed completion whose content the task cannot use (raised by task parsers)."""
+
+    usage: TokenUsage | None = None  # the completion's tokens, set by the router (paid for)
 
 
 class Rejected(InvalidAnswer):

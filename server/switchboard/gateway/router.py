@@ -208,12 +208,23 @@ class _Run(Generic[T]):
                 completion = await candidate.client.complete(candidate.model, self.request.prompt)
         except TimeoutError:
             raise ProviderTimeout(f"no complete answer within {budget_s:.3g}s") from None
-        value = self.request.parse(completion.text)
-        if self.request.verify is None:
-            return completion, value, None
-        # The checker's time is its own (the provider has answered), within the deadline.
-        value, quality = await self.request.verify(value, self._deadline_at - self.router._clock())
+        try:
+            value = self.request.parse(completion.text)
+            if self.request.verify is None:
+                return completion, value, None
+            # The checker's time is its own (the provider has answered), within the deadline.
+            deadline_left = self._deadline_at - self.router._clock()
+            value, quality = await self.request.verify(value, deadline_left)
+        except InvalidAnswer as exc:
+            exc.usage = self._usage_of(completion)  # an answer the budget has paid for
+            raise
         return completion, value, quality
+
+    def _usage_of(self, completion: Completion) -> TokenUsage:
+        """The tokens the provider reported, else an estimate of them."""
+        return completion.usage or TokenUsage(
+            self._prompt_tokens, estimate_tokens(completion.text), estimated=True
+        )
 
     def _settle(
         self, task: asyncio.Task[tuple[Completion, Any, EditQuality | None]], flight: _InFlight
@@ -225,9 +236,7 @@ class _Run(Generic[T]):
             completion, value, quality = task.result()
             if quality is not None:
                 self.router._usage.record_edit(candidate.alias, candidate.model.provider, quality)
-            usage = completion.usage or TokenUsage(
-                self._prompt_tokens, estimate_tokens(completion.text), estimated=True
-            )
+            usage = self._usage_of(completion)
             cost = self._record(candidate, Outcome.OK, elapsed_ms, usage=usage)
             return Routed(
                 value=value,
@@ -244,12 +253,17 @@ class _Run(Generic[T]):
                 self.router._usage.record_edit(
                     candidate.alias, candidate.model.provider, EditQuality.REJECTED
                 )
-            self._record(candidate, Outcome.INVALID, elapsed_ms, detail=str(exc))
+            self._record(candidate, Outcome.INVALID, elapsed_ms, detail=str(exc), usage=exc.usage)
         elif isinstance(exc, ProviderError):
             if exc.outcome is Outcome.CONTEXT_TOO_LONG:
                 self._min_window = max(self._min_window, candidate.model.context_window)
             self._record(
-                candidate, exc.outcome, elapsed_ms, detail=exc.detail, retry_after=exc.retry_after
+                candidate,
+                exc.outcome,
+                elapsed_ms,
+                detail=exc.detail,
+                retry_after=exc.retry_after,
+                usage=exc.usage,
             )
         else:
             # A bug in a parser or client must not take the editor down: count it as a bad answer.

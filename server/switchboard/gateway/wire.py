@@ -140,11 +140,13 @@ def _usage(data: Any) -> TokenUsage | None:
     return None
 
 
-def _check_finish(finish_reason: Any, cut_off_ok: bool) -> None:
+def _check_finish(finish_reason: Any, cut_off_ok: bool, usage: TokenUsage | None) -> None:
     if finish_reason == "length" and not cut_off_ok:
-        raise AnswerCutOff("the answer was cut off at the output token limit")
+        raise AnswerCutOff("the answer was cut off at the output token limit", usage=usage)
     if finish_reason == "content_filter":
-        raise AnswerWithheld("the answer was withheld by the provider's content filter")
+        raise AnswerWithheld(
+            "the answer was withheld by the provider's content filter", usage=usage
+        )
 
 
 def _completion(
@@ -158,11 +160,11 @@ def _completion(
 
     A model that only reasoned failed this request (its provider did not): the route goes on.
     """
-    _check_finish(finish_reason, cut_off_ok)
+    _check_finish(finish_reason, cut_off_ok, usage)
     split = split_reasoning(content)
     if not split.answer.strip():
         if reasoning.strip() or split.reasoning.strip():
-            raise OnlyReasoning("the model reasoned but gave no answer")
+            raise OnlyReasoning("the model reasoned but gave no answer", usage=usage)
         raise BadResponse("the response has no content")
     finish = finish_reason if isinstance(finish_reason, str) else None
     return Completion(split.answer, usage, finish)
