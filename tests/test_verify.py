@@ -432,6 +432,39 @@ async def test_a_listing_with_no_diagnostics_offers_fixes_for_what_ruff_reports(
     assert not [a for a in stale if a.title.startswith("Fix with AI")]
 
 
+async def test_type_checkers_wait_for_a_save_and_the_settings_choose_the_checkers(fake, tmp_path):
+    """basedpyright takes seconds of CPU: a pause in typing runs only the linters."""
+    needs("basedpyright")
+    config = tmp_path / "user-config.toml"
+    config.write_text(toml(config_for(tmp_path, fake)))
+
+    async def kept(session, uri: str, version: int) -> set[str]:
+        found: dict = {}
+        async with asyncio.timeout(60):
+            while found.get("version") != version:
+                found = await session.command("switchboard.checkedDiagnostics", uri)
+                await asyncio.sleep(0.1)
+        return {d["source"] for d in found["diagnostics"]}
+
+    settings = {"checks": {"checkers": ["ruff", "basedpyright"]}}
+    session = await start_session(tmp_path, config, initialization_options=settings)
+    try:
+        uri = session.open("hello.py", HELLO)
+        assert await kept(session, uri, 1) == {"ruff", "basedpyright"}  # not mypy: not chosen
+        edited = HELLO.replace('greet("you")', "greet(yuo)")
+        session.change(uri, 2, types.TextDocumentContentChangeWholeDocument(text=edited))
+        assert await kept(session, uri, 2) == {"ruff"}  # typing: the linter only
+        (session.root / "hello.py").write_text(edited)
+        session.client.text_document_did_save(
+            types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+        )
+        async with asyncio.timeout(60):
+            while await kept(session, uri, 2) != {"ruff", "basedpyright"}:  # noqa: ASYNC110 - the server holds the state
+                await asyncio.sleep(0.1)
+    finally:
+        await stop_session(session)
+
+
 async def test_the_background_checks_publish_only_when_asked(fake, tmp_path):
     config = tmp_path / "user-config.toml"
     config.write_text(toml(config_for(tmp_path, fake)))

@@ -489,6 +489,7 @@ def test_the_extension_contributes_the_server_settings_name_for_name():
     client_only = {"serverPath", "pythonPath", "configPath", "trace.server"}
     assert set(properties) == set(server) | set(overlay) | client_only
     for name, default in {**server, **overlay}.items():
+        default = list(default) if isinstance(default, tuple) else default  # a JSON array
         assert properties[name]["default"] == default, name
     knobs = properties["tasks"]["additionalProperties"]["properties"]
     assert set(knobs) == {_camel(field.name) for field in attrs.fields(TaskConfig)}

@@ -15,6 +15,7 @@ export const SERVER_SETTINGS = [
   'review.onSave',
   'codeActions.selection',
   'checks.background',
+  'checks.checkers',
   'checks.publish',
   'logLevel',
   'routes',

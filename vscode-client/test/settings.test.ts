@@ -21,6 +21,7 @@ const SERVER_DEFAULTS: Record<string, unknown> = {
   'review.onSave': false,
   'codeActions.selection': true,
   'checks.background': true,
+  'checks.checkers': [],
   'checks.publish': false,
   logLevel: 'info',
   routes: {},

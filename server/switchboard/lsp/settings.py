@@ -63,6 +63,10 @@ class ChecksSettings:
     # Run the installed checkers on open, save and idle, so that "Fix with AI" is listed for
     # their diagnostics where the editor sends a server only the diagnostics it published.
     background: bool = True
+    # Which of them, by name (ruff, basedpyright, pyright, mypy, eslint, tsc, the user's own);
+    # empty: every installed one. While the user types only the quick ones (the linters) run;
+    # the type checkers wait for an open or a save.
+    checkers: tuple[str, ...] = ()
     # Publish what they report as diagnostics too (off: the user's own linter shows them).
     publish: bool = False
 

@@ -52,7 +52,8 @@ class CheckedDiagnostics(Feature):
         self._schedule(uri, 0.0)
 
     def document_changed(self, document: Document, shifts: list[LineShift]) -> None:
-        self._schedule(document.uri, IDLE_S)
+        # A type checker takes seconds of CPU: not at every pause in typing.
+        self._schedule(document.uri, IDLE_S, quick_only=True)
 
     def document_closed(self, uri: str) -> None:
         self._cancel(uri)
@@ -63,11 +64,11 @@ class CheckedDiagnostics(Feature):
         for uri in list(self._runs):
             self._cancel(uri)
 
-    def _schedule(self, uri: str, delay_s: float) -> None:
+    def _schedule(self, uri: str, delay_s: float, *, quick_only: bool = False) -> None:
         if not self.context.settings.checks.background:
             return
         self._cancel(uri)  # a newer version makes the running check pointless
-        run = asyncio.ensure_future(self._check(uri, delay_s))
+        run = asyncio.ensure_future(self._check(uri, delay_s, quick_only))
         self._runs[uri] = run
         run.add_done_callback(lambda done: self._forget(uri, done))
 
@@ -82,12 +83,12 @@ class CheckedDiagnostics(Feature):
         if not run.cancelled() and run.exception() is not None:
             log.info("checking %s failed: %s", uri, run.exception())
 
-    async def _check(self, uri: str, delay_s: float) -> None:
+    async def _check(self, uri: str, delay_s: float, quick_only: bool) -> None:
         await asyncio.sleep(delay_s)
         async with self._one_at_a_time:
-            await self._check_now(uri)
+            await self._check_now(uri, quick_only)
 
-    async def _check_now(self, uri: str) -> None:
+    async def _check_now(self, uri: str, quick_only: bool = False) -> None:
         from ...checks import CheckerUnavailable, checkers_for_language, run_checker
         from ...engine import withheld_variables
 
@@ -103,7 +104,10 @@ class CheckedDiagnostics(Feature):
         path = Path(document.path)
         config = self.context.config
         found: list[CheckDiagnostic] = []
+        chosen = self.context.settings.checks.checkers
         for checker in checkers_for_language(document.source.language, config, engine.root):
+            if (chosen and checker.name not in chosen) or (quick_only and not checker.quick):
+                continue
             with contextlib.suppress(CheckerUnavailable):
                 found += await run_checker(
                     checker,
