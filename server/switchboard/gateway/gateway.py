@@ -20,7 +20,7 @@ from ..config import Config
 from ..config.secrets import resolve_api_key
 from ..config.team import redis_url
 from .answers import Answer, Ask, BudgetReached, CacheState, NoAnswer
-from .budget import BudgetLevel, BudgetState, assess, free_chain, limits
+from .budget import BudgetLevel, BudgetState, assess, free_chain, limited, limits
 from .cache import CacheStore, ResponseCache, SqliteStore, cache_key
 from .estimate import Estimate, estimate_ask
 from .experience import Experience, fast_ones_failed
@@ -211,9 +211,13 @@ class Gateway:
 
     def budget_state(self, task: str | None = None) -> BudgetState:
         """Where spend stands against the limits that apply to `task` (all when None)."""
+        if not limited(self.config.budget, task):  # each request asks: no spend read
+            return BudgetState(BudgetLevel.OK)
         return assess(self.config.budget, self.spend(), task)
 
     def _budget_notices(self, state: BudgetState) -> tuple[str, ...]:
+        if state.limit is None or state.level is BudgetLevel.OK:
+            return ()
         day = self.spend().day
         daily = state.limit is not None and state.limit.period == "daily"
         said = state.notice(day if daily else day[:7])  # said again next day / month
