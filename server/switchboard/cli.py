@@ -78,6 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--line", type=int, required=True, help="line (1-based)")
     explain.add_argument("--json", action="store_true", help="print one JSON object")
 
+    complete = commands.add_parser(
+        "complete", parents=[common], help="suggest code at a cursor (inline completion)"
+    )
+    complete.add_argument("file", type=Path)
+    complete.add_argument("--line", type=int, required=True, help="line (1-based)")
+    complete.add_argument(
+        "--column", type=int, help="column (1-based, in characters; default: the end of the line)"
+    )
+    complete.add_argument(
+        "--apply", action="store_true", help="insert the suggestion into the file"
+    )
+    complete.add_argument("--json", action="store_true", help="print one JSON object")
+
     review = commands.add_parser(
         "review", parents=[common], help="review files, or a patch (--diff, --staged)"
     )

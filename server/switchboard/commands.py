@@ -1,4 +1,4 @@
-"""The gateway's tasks from the shell: `fix`, `explain`, `review` and `stats`.
+"""The gateway's tasks from the shell: `fix`, `complete`, `explain`, `review` and `stats`.
 
 Loaded by `cli.main` only for these commands: the language server and `config check` start
 without the gateway's HTTP stack.
@@ -73,6 +73,8 @@ async def _run_task(args: argparse.Namespace, config: Config) -> int:
         source = read_source(args.file)
         if args.command == "fix":
             return await _fix(engine, source, args)
+        if args.command == "complete":
+            return await _complete(engine, source, args)
         if args.command == "explain":
             line = _line(args.line, source, "--line")
             return await _answer(
@@ -150,6 +152,32 @@ async def _diagnostic_on(
         # Unasked for, a type checker's warnings are noise: only errors are worth a fix.
         found = [d for d in found if d.severity == "error"]
     return Target.of(found[0]) if found else None
+
+
+async def _complete(engine: Engine, source: Source, args: argparse.Namespace) -> int:
+    """The suggestion at --line/--column through the `complete` route, printed or inserted."""
+    from .tasks import Position
+
+    line = _line(args.line, source, "--line")
+    width = len(source.line_text(line))
+    column = args.column if args.column is not None else width + 1
+    if not 1 <= column <= width + 1:
+        raise UsageError(f"--column {column} is outside line {args.line} (1 to {width + 1})")
+    result = await _ask(engine.ask(engine.complete_ask(source, line, column - 1)), args.json)
+    if isinstance(result, int):
+        return result
+    suggestion = result.value.text
+    if args.apply:
+        at = source.offset(Position(line, column - 1))
+        _apply(args.file, source, source.text[:at] + suggestion + source.text[at:])
+    if args.json:
+        _print_json({**result.value.to_json(), "applied": args.apply, **result.envelope()})
+    else:
+        print(suggestion)
+        if args.apply:
+            print(f"Inserted the suggestion into {args.file}.", file=sys.stderr)
+    _report(result)
+    return EXIT_OK
 
 
 def _verdict(verification: Any) -> str:

@@ -167,7 +167,9 @@ def _completion(
             raise OnlyReasoning("the model reasoned but gave no answer", usage=usage)
         raise BadResponse("the response has no content")
     finish = finish_reason if isinstance(finish_reason, str) else None
-    return Completion(split.answer, usage, finish)
+    # The blank lines after `</think>` part the answer from the reasoning; they are not in it.
+    answer = split.answer.lstrip("\r\n") if split.reasoning else split.answer
+    return Completion(answer, usage, finish)
 
 
 def _text(value: Any) -> str:

@@ -13,6 +13,7 @@ from ..config import Config
 from ..gateway import Ask, Fim, InvalidAnswer, Message, Prompt
 from ..gateway.reasoning import answer_of
 from .blocks import fenced_blocks
+from .placeholders import is_placeholder
 from .privacy import Redactor
 from .source import Source
 from .window import redacted_lines
@@ -30,7 +31,22 @@ COMPLETE_SYSTEM = (
 )
 
 # Chat models like to announce their answer; a first line like this is not code.
-_PROSE = re.compile(r"^(?:here(?:'s| is)|sure|certainly|the (?:completion|code)\b).*:\s*$", re.I)
+_PROSE = re.compile(
+    r"^(?:here(?:'s| is)|sure|certainly|okay|of course|to complete\b|you can\b|"
+    r"the (?:\w+ ){0,2}(?:completion|code|line|expression|statement)\b).*:\s*$",
+    re.I,
+)
+# An answer that is only a sentence (a refusal, advice) is no code to insert.
+_SENTENCE = re.compile(r"^[A-Z][\w'\u2019]*(?:[ ,]+[\w'\u2019-]+){3,}[.!?]$")
+# A sentence around one span of code: words and punctuation outside it, nothing code-like.
+_INLINE_CODE = re.compile(r"^([\w\s,.:;!?'\u2019-]*)`([^`\n]+)`([\w\s,.:;!?'\u2019-]*)$")
+# Tokens of a model's vocabulary that a server passed on as text: what follows one (a FIM
+# model going on to the next file, its end-of-text) is no part of the middle.
+_SPECIAL_TOKEN = re.compile(
+    r"<\|(?:endoftext|file_sep|fim_pad|fim_prefix|fim_suffix|fim_middle|im_end|eot_id|end|EOT|"
+    r"repo_name)\|>|<\uff5c[^\uff5c\n]{1,40}\uff5c>"
+    r"|<(?:file_sep|fim_pad|fim_middle|fim_suffix|fim_prefix)>|</s>\s*$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,14 +158,68 @@ def _rebased(text: str, indentation: str) -> str:
     return "\n".join([lines[0][first:], *rest])
 
 
+def _without_special_tokens(text: str) -> str:
+    """`text` up to the first special token the server let through (one in front dropped)."""
+    while (found := _SPECIAL_TOKEN.search(text)) is not None:
+        if text[: found.start()].strip():
+            return text[: found.start()]
+        text = text[found.end() :]
+    return text
+
+
+def _inline_code_of(text: str) -> str:
+    """The code of a one-line sentence around one inline code span ("Use `sum(xs)`.")."""
+    found = _INLINE_CODE.match(text.strip())
+    if found is None or "\n" in text:
+        return text
+    outside = found.group(1) + found.group(3)
+    return found.group(2) if re.search(r"[A-Za-z]{2}", outside) else text
+
+
+def _after_echoed_code(text: str, context: CompletionContext) -> str:
+    """An answer that wrote out the code before the cursor again (the whole function, say),
+    from the cursor's own line on."""
+    head = context.line_before.strip()
+    if not head:
+        return text
+    lines = text.split("\n")
+    earlier = {line.strip() for line in context.prefix.split("\n")[:-1]}
+    for number, line in enumerate(lines):
+        if line.strip().startswith(head):
+            echoed = lines[:number]
+            if number and all(not old.strip() or old.strip() in earlier for old in echoed):
+                return "\n".join(lines[number:])
+            return text
+    return text
+
+
+def refusal(answer: str, suggestion: str) -> str | None:
+    """Why a cleaned suggestion must not be offered, or None: a diff, a sentence, or a stand-in
+    for code, none of them text to insert."""
+    body = answer_of(answer)
+    if re.search(r"^(?:```|~~~)\s*(?:diff|patch)\b", body, re.M):
+        return "the answer is a diff, not text to insert"
+    lines = [line for line in suggestion.split("\n") if line.strip()]
+    changed = [line for line in lines if line[:1] in "+-" and not line.startswith(("++", "--"))]
+    if len(lines) > 1 and len(changed) == len(lines):
+        return "the answer is a diff, not text to insert"
+    if len(lines) == 1 and _SENTENCE.match(lines[0].strip()) and "```" not in body:
+        return "the answer is prose, not code"
+    if any(is_placeholder(line) for line in lines):
+        return "the answer stands in for code with a placeholder"
+    return None
+
+
 def clean_suggestion(answer: str, context: CompletionContext) -> str:
     """What to insert, from a model's raw answer (see the module docstring)."""
     text = answer_of(answer).replace("\r\n", "\n").replace("\r", "\n")
+    text = _without_special_tokens(text)
     text = _unfenced(text)
+    text = _inline_code_of(text)
     lines = text.split("\n")
     while lines and _PROSE.match(lines[0].strip()):
         lines.pop(0)
-    text = "\n".join(lines)
+    text = _after_echoed_code("\n".join(lines), context)
     # A chat model often writes the whole current line again: keep only what is new.
     head = context.line_before
     if head.strip() and text.lstrip().startswith(head.strip()) and not text.startswith(head):
@@ -189,6 +259,9 @@ def complete_ask(config: Config, source: Source, line: int, character: int) -> A
         text = redactor.restore(clean_suggestion(answer, context))
         if not text.strip():
             raise InvalidAnswer("the suggestion is empty")
+        why = refusal(answer, text)
+        if why is not None:
+            raise InvalidAnswer(why)
         return Suggestion(text)
 
     return Ask(task="complete", route="complete", prompt=prompt, parse=parse)
