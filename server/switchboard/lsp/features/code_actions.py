@@ -170,7 +170,9 @@ class CodeActions(Feature):
         context = self.context
         documents = context.documents
         uri = data.get("uri")
-        document = documents.get(uri) if isinstance(uri, str) else None
+        if not isinstance(uri, str):
+            return None
+        document = documents.get(uri)
         if document is None:
             return None
         try:
