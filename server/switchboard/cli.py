@@ -35,8 +35,9 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     # The shared options are accepted before and after the command; SUPPRESS keeps a
-    # subcommand from resetting a value given before it.
-    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    # subcommand from resetting a value given before it. A _Parser like the others: typeshed
+    # types a subparser's parents as its parser_class (argparse only copies their options).
+    common = _Parser(add_help=False, argument_default=argparse.SUPPRESS)
     common.add_argument("--config", metavar="PATH", help="config file (default: see README)")
     common.add_argument(
         "-v", "--verbose", action="count", help="log more to stderr (-vv for debug)"

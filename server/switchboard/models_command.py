@@ -4,6 +4,7 @@ shown from the shell. Loaded only for those commands."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from .engine import Engine
@@ -21,11 +22,12 @@ async def print_models(engine: Engine, *, as_json: bool) -> int:
     if gateway.prices is not None:
         await gateway.prices.refresh(gateway.clients, listings)
     unlisted = unlisted_models(config, listings)
+    providers = {
+        name: _provider_json(name, listings[name], unlisted.get(name, []), engine)
+        for name in listings
+    }
     report = {
-        "providers": {
-            name: _provider_json(name, listings[name], unlisted.get(name, []), engine)
-            for name in listings
-        },
+        "providers": providers,
         "configured": [
             {
                 "alias": alias,
@@ -40,7 +42,7 @@ async def print_models(engine: Engine, *, as_json: bool) -> int:
     if as_json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return EXIT_OK
-    for name, provider in report["providers"].items():
+    for name, provider in providers.items():
         if provider["error"] is not None:
             print(f"{name}: unreachable ({provider['error']})")
             continue
@@ -89,7 +91,7 @@ def print_estimate(engine: Engine, source: Source, *, as_json: bool) -> int:
     return EXIT_OK
 
 
-def budget_lines(budget: dict[str, Any]) -> list[str]:
+def budget_lines(budget: Mapping[str, Any]) -> list[str]:
     """Today's and this month's spend, against each limit."""
     lines = [f"spent: ${budget['today_usd']:.4f} today, ${budget['month_usd']:.4f} this month"]
     for limit in budget["limits"]:

@@ -231,7 +231,7 @@ def _format_exception(exc: BaseException, _type: Any) -> str:
 
 
 def describe_errors(exc: Exception) -> str:
-    messages = []
+    messages: list[str] = []
     for line in transform_error(exc, path="$", format_exception=_format_exception):
         message, _, path = line.rpartition(" @ ")
         key = _dotted(path)

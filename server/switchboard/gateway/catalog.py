@@ -60,7 +60,9 @@ def parse_listing(provider: str, document: Any) -> Listing:
     for item in data:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
             continue
-        pricing = item.get("pricing") if isinstance(item.get("pricing"), dict) else {}
+        pricing = item.get("pricing")
+        if not isinstance(pricing, dict):
+            pricing = {}
         window = item.get("context_length")
         models[item["id"]] = ListedModel(
             id=item["id"],

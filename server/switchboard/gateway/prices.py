@@ -112,9 +112,10 @@ def genai_prices_lookup(model_id: str, base_url: str) -> tuple[float, float] | N
     except ImportError:  # pragma: no cover - a dependency, but never a reason to fail
         return None
     million = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
-    for where in ({"provider_api_url": base_url}, {}):
+    # At that provider first, then (None: calc_price's default) at any provider.
+    for api_url in (base_url, None):
         try:
-            found = calc_price(million, model_id, **where)
+            found = calc_price(million, model_id, provider_api_url=api_url)
         except LookupError:
             continue
         except Exception as exc:  # a table bug must not break the refresh

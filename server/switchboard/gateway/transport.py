@@ -14,7 +14,6 @@ done with it. Everything else (limits, keep-alive, proxies, TLS) is httpx's own.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import httpcore
 import httpx
@@ -31,18 +30,18 @@ class FairConnectionPool(httpcore.AsyncConnectionPool):
     requests). Called with the pool's lock held, like the method it replaces.
     """
 
-    def _assign_requests_to_connections(self) -> list[Any]:
-        closing: list[Any] = []
+    def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
+        closing: list[httpcore.AsyncConnectionInterface] = []
         # Clean-up as httpcore does it: closed and expired connections go, and idle ones beyond
         # the keep-alive limit are closed.
-        for connection in list(self._connections):
-            if connection.is_closed():
-                self._connections.remove(connection)
-            elif connection.has_expired() or (
-                connection.is_idle() and len(self._connections) > self._max_keepalive_connections
+        for existing in list(self._connections):
+            if existing.is_closed():
+                self._connections.remove(existing)
+            elif existing.has_expired() or (
+                existing.is_idle() and len(self._connections) > self._max_keepalive_connections
             ):
-                self._connections.remove(connection)
-                closing.append(connection)
+                self._connections.remove(existing)
+                closing.append(existing)
 
         queued = [r for r in self._requests if r.is_queued()]
         if not queued:  # a response was closed and nobody is waiting: nothing to assign

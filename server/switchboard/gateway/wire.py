@@ -134,10 +134,15 @@ def _usage(data: Any) -> TokenUsage | None:
         return None
     prompt, completion = data.get("prompt_tokens"), data.get("completion_tokens")
     if isinstance(prompt, int) and isinstance(completion, int):
-        cost = data.get("cost")
-        valid = isinstance(cost, int | float) and not isinstance(cost, bool) and cost >= 0
-        return TokenUsage(prompt, completion, cost_usd=float(cost) if valid else None)
+        return TokenUsage(prompt, completion, cost_usd=_cost(data.get("cost")))
     return None
+
+
+def _cost(value: Any) -> float | None:
+    """A reported cost in USD: a number at least 0 (not a bool, not NaN), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        return None
+    return float(value)
 
 
 def _check_finish(finish_reason: Any, cut_off_ok: bool, usage: TokenUsage | None) -> None:

@@ -123,6 +123,7 @@ def parse_settings(raw: Any) -> tuple[EditorSettings, dict[str, Any], list[str]]
     settings = EditorSettings()
     for key, value in data.items():
         field_type = attrs.fields_dict(EditorSettings)[key].type
+        assert field_type is not None  # every field is annotated (and resolved above)
         try:
             settings = attrs.evolve(
                 settings, **{key: strict_converter.structure(value, field_type)}

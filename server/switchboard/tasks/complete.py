@@ -127,8 +127,8 @@ def _drop_repeated_suffix(text: str, suffix: str, line_after: str) -> str:
         return text
     # Whole lines the model wrote again, compared without indentation.
     for count in range(min(len(lines) - 1, len(after)), 0, -1):
-        tail = [line.strip() for line in lines[-count:]]
-        if tail == after[:count]:
+        tail_lines = [line.strip() for line in lines[-count:]]
+        if tail_lines == after[:count]:
             return "\n".join(lines[:-count])
     return text
 

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from redis.asyncio.client import Pipeline
+
 from ...config import CacheConfig, Config
 from ...config.team import redis_password, redis_url
 from ..cache import CacheEntry
@@ -158,12 +160,20 @@ class Team:
     def cooldown(self, provider: str, value: dict[str, Any], expire_ms: int) -> None:
         name, data = self.keys.health(provider), json.dumps(value, separators=(",", ":"))
         until = repr(value["until"])
-        self.link.submit(Write(lambda pipe: pipe.eval(_COOLDOWN, 1, name, data, until, expire_ms)))
+
+        def add(pipe: Pipeline) -> None:
+            pipe.eval(_COOLDOWN, 1, name, data, until, expire_ms)
+
+        self.link.submit(Write(add))
 
     def success(self, provider: str, at: float, keep_ms: int) -> None:
         name = self.keys.health(provider)
         data = json.dumps({"recovered": at}, separators=(",", ":"))
-        self.link.submit(Write(lambda pipe: pipe.eval(_RECOVER, 1, name, data, repr(at), keep_ms)))
+
+        def add(pipe: Pipeline) -> None:
+            pipe.eval(_RECOVER, 1, name, data, repr(at), keep_ms)
+
+        self.link.submit(Write(add))
 
     def notices(self) -> tuple[str, ...]:
         return self.link.take_notices()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from lsprotocol import types
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 _TITLE_CHARS = 80
 
 
-def _wanted(kind: str, only: list[str] | None) -> bool:
+def _wanted(kind: str, only: Sequence[str] | None) -> bool:
     """LSP: `only` lists kinds or their parents (`refactor` covers `refactor.rewrite`)."""
     return only is None or any(kind == want or kind.startswith(want + ".") for want in only)
 
@@ -150,7 +151,7 @@ class CodeActions(Feature):
         computed = await self.compute_edit(data)
         if computed is None:
             return False
-        edit, _ = computed
+        edit = computed[0]
         # Shielded: cancelling this command must not cancel pygls' pending reply (pygls #621).
         try:
             result = await asyncio.shield(
@@ -170,7 +171,9 @@ class CodeActions(Feature):
         context = self.context
         documents = context.documents
         uri = data.get("uri")
-        document = documents.get(uri) if isinstance(uri, str) else None
+        if not isinstance(uri, str):
+            return None
+        document = documents.get(uri)
         if document is None:
             return None
         try:

@@ -128,8 +128,9 @@ class ReviewFeature(Feature):
             return {"findings": 0, "error": str(too_large), **too_large.envelope()}
         # What it will likely cost, before it is spent (no model is asked for this).
         estimate = context.engine.gateway.estimate(ask)
-        priced = estimate is not None and estimate.price.known and not estimate.price.free
-        title = f"Reviewing {source.name}" + (f" ({estimate.describe()})" if priced else "")
+        title = f"Reviewing {source.name}"
+        if estimate is not None and estimate.price.known and not estimate.price.free:
+            title += f" ({estimate.describe()})"
         async with self._progress(title) as report:
             model = context.first_model(ask.route)
             report(f"asking {model}" if model else "asking")
