@@ -39,6 +39,25 @@ WHOLE_FUNCTION = (
 )
 
 
+# The other cursor: on the empty line of a function's body, in its indentation, where the
+# suggestion is the rest of the body, several lines.
+BODY_DOC = (
+    "def mean(values):\n    if not values:\n        return 0.0\n    \n\n\nprint(mean([1, 2]))\n"
+)
+BODY = "total = sum(values)\n    return total / len(values)"
+
+
+@dataclass(frozen=True)
+class Cursor:
+    doc: str
+    line: int  # 0-based
+    column: int
+
+
+MID_LINE = Cursor(DOC, LINE, COLUMN)
+IN_BODY = Cursor(BODY_DOC, 3, 4)
+
+
 @dataclass(frozen=True)
 class Shape:
     name: str
@@ -47,6 +66,7 @@ class Shape:
     expected: str | None = SUGGESTION
     fim: bool = False  # asked fill-in-the-middle (`/v1/completions`), not by chat
     reply: dict[str, Any] = field(default_factory=dict)  # more Reply fields
+    at: Cursor = MID_LINE
 
     def replies(self) -> Reply:
         return Reply(self.content, **self.reply)
@@ -166,11 +186,51 @@ SHAPES: tuple[Shape, ...] = (
         fim=True,
     ),
     Shape("an end tag let through", "codellama-7b", "sum(values)</s>", fim=True),
+    # -- several lines, from the indentation of an empty line in the body --------------------
+    Shape("the body", "qwen2.5-coder-7b", BODY, expected=BODY, fim=True, at=IN_BODY),
+    Shape(
+        "the body, then on past it",
+        "starcoder2-7b",
+        BODY + "\n\n\nprint(mean([1, 2]))\n",
+        expected=BODY,
+        fim=True,
+        at=IN_BODY,
+    ),
+    Shape(
+        "the body at column 0",
+        "gpt-4o-mini",
+        "total = sum(values)\nreturn total / len(values)",
+        expected=BODY,
+        at=IN_BODY,
+    ),
+    Shape(
+        "the body fenced, indented",
+        "claude-sonnet-4",
+        "```python\n    total = sum(values)\n    return total / len(values)\n```",
+        expected=BODY,
+        at=IN_BODY,
+    ),
+    Shape(
+        "the whole function, for the body",
+        "llama-3.3-70b",
+        f"```python\n{WHOLE_FUNCTION}\n```",
+        expected=BODY,
+        at=IN_BODY,
+    ),
+    Shape(
+        "the body after thinking",
+        "deepseek-r1",
+        "<think>\nSum, then divide.\n</think>\n\n```python\ntotal = sum(values)\n"
+        "return total / len(values)\n```",
+        expected=BODY,
+        at=IN_BODY,
+    ),
 )
 
 
-def expected_text(shape: Shape, doc: str = DOC, line: int = LINE) -> str:
+def expected_text(shape: Shape) -> str:
     """The document after the suggestion for `shape` was inserted at the cursor."""
-    lines = doc.split("\n")
-    lines[line] = lines[line][:COLUMN] + shape.inserted + lines[line][COLUMN:]
+    at = shape.at
+    lines = at.doc.split("\n")
+    lines[at.line] = lines[at.line][: at.column] + shape.inserted + lines[at.line][at.column :]
     return "\n".join(lines)

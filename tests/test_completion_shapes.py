@@ -17,7 +17,7 @@ from lsprotocol import types
 from pytest_lsp import client_capabilities
 
 from switchboard.tasks import Source
-from tests.completion_shapes import COLUMN, DOC, FALLBACK, LINE, SHAPES, Shape, expected_text
+from tests.completion_shapes import FALLBACK, SHAPES, Shape, expected_text
 from tests.fake_provider import Reply
 from tests.lsp_support import apply_text_edits, write_config
 from tests.support import config_dict, make_config, toml
@@ -59,8 +59,9 @@ async def test_every_shape_through_the_engine(shape, tmp_path, fake, engines):
         sections.pop("routes"), **sections,
     )  # fmt: skip
     engine = engines(config)
-    source = Source(DOC, str(tmp_path / "mean.py"))
-    answer = await engine.ask(engine.complete_ask(source, LINE, COLUMN))
+    at = shape.at
+    source = Source(at.doc, str(tmp_path / "mean.py"))
+    answer = await engine.ask(engine.complete_ask(source, at.line, at.column))
     assert answer.value.text == shape.inserted
     assert [(a.model, a.outcome.value) for a in answer.attempts] == _outcomes(shape)
     [first] = fake.requests_for("fast")
@@ -91,12 +92,13 @@ async def test_every_shape_through_the_language_server(fim, tmp_path, fake, lsp)
     wrong = []
     for number, shape in enumerate(s for s in SHAPES if s.fim == fim):
         header = f"# shape {number}: {shape.name}\n"
-        uri = session.open(f"shape_{number}.py", header + DOC)
+        at = shape.at
+        uri = session.open(f"shape_{number}.py", header + at.doc)
         fake.script("fast", shape.replies())
         result = await session.client.text_document_inline_completion_async(
             types.InlineCompletionParams(
                 text_document=types.TextDocumentIdentifier(uri=uri),
-                position=types.Position(line=LINE + 1, character=COLUMN),
+                position=types.Position(line=at.line + 1, character=at.column),
                 context=types.InlineCompletionContext(
                     trigger_kind=types.InlineCompletionTriggerKind.Automatic
                 ),
@@ -108,7 +110,7 @@ async def test_every_shape_through_the_language_server(fim, tmp_path, fake, lsp)
             continue
         [item] = items
         assert item.range is not None and isinstance(item.insert_text, str)
-        text = apply_text_edits(header + DOC, [types.TextEdit(item.range, item.insert_text)])
+        text = apply_text_edits(header + at.doc, [types.TextEdit(item.range, item.insert_text)])
         if text != header + expected_text(shape):
             wrong.append(f"{shape.name} ({shape.family}): inserted {item.insert_text!r}")
     assert wrong == []
@@ -126,10 +128,11 @@ def test_every_shape_through_the_command_line(shape, tmp_path, fake):
     )  # fmt: skip
     (tmp_path / "config.toml").write_text(toml(raw))
     path = tmp_path / "mean.py"
-    path.write_text(DOC)
+    at = shape.at
+    path.write_text(at.doc)
     done = subprocess.run(
-        [sys.executable, "-m", "switchboard", "complete", "mean.py", "--line", str(LINE + 1),
-         "--column", str(COLUMN + 1), "--apply"],
+        [sys.executable, "-m", "switchboard", "complete", "mean.py", "--line", str(at.line + 1),
+         "--column", str(at.column + 1), "--apply"],
         capture_output=True, text=True, cwd=tmp_path, timeout=60,
         env={**os.environ, "SWITCHBOARD_CONFIG": str(tmp_path / "config.toml")},
     )  # fmt: skip

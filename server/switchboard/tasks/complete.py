@@ -6,6 +6,7 @@ that repeats what already follows the cursor, nothing past the end of the block 
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -148,11 +149,24 @@ def _to_end_of_block(text: str, line_before: str) -> str:
 
 def _rebased(text: str, indentation: str) -> str:
     """A block the model wrote less indented than the cursor (in `indentation`): its first
-    line goes at the cursor, the others move right by what the first one lacked."""
+    line goes at the cursor, the others move right by what the first one lacked. Later lines
+    indented to the cursor's column or past it were written where they go (a FIM model's
+    middle, a chat model's absolute text) and stay, unless the first line opens a block they
+    should be inside."""
     lines = text.split("\n")
     first = _indent(lines[0])
     if first >= len(indentation):
         return text
+    # Up to the first blank line: what comes after one may be past the block (cut later).
+    later = list(itertools.takewhile(str.strip, lines[1:]))
+    if not later:
+        return "\n".join([lines[0][first:], *lines[1:]])
+    opens_block = lines[0].rstrip().endswith((":", "{"))
+    relative = min(_indent(line) for line in later) < len(indentation) or (
+        opens_block and _indent(later[0]) <= len(indentation)
+    )
+    if not relative:
+        return lines[0][first:] + ("\n" + "\n".join(lines[1:]) if len(lines) > 1 else "")
     shift = indentation[first:]
     rest = [shift + line if line.strip() else line for line in lines[1:]]
     return "\n".join([lines[0][first:], *rest])
@@ -179,11 +193,16 @@ def _inline_code_of(text: str) -> str:
 def _after_echoed_code(text: str, context: CompletionContext) -> str:
     """An answer that wrote out the code before the cursor again (the whole function, say),
     from the cursor's own line on."""
+    lines = text.split("\n")
+    before = [line.strip() for line in context.prefix.split("\n")[:-1]]
+    # It starts with the lines just before the cursor's: they are there already.
+    for count in range(min(len(lines) - 1, len(before)), 0, -1):
+        if [line.strip() for line in lines[:count]] == before[-count:] and any(before[-count:]):
+            return "\n".join(lines[count:])
     head = context.line_before.strip()
     if not head:
         return text
-    lines = text.split("\n")
-    earlier = {line.strip() for line in context.prefix.split("\n")[:-1]}
+    earlier = set(before)
     for number, line in enumerate(lines):
         if line.strip().startswith(head):
             echoed = lines[:number]
