@@ -11,20 +11,18 @@ keystrokes reach a model.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from bench import keystrokes
 from bench.contenders import Direct, switchboard_config
-from bench.harness import Contender, Samples, block, rotations, settle, split
+from bench.harness import Contender, Samples, block, learned_hedge_ms, rotations, settle, split
 from bench.latency import scenario
 from bench.stats import ratio, summary
 from bench.tail import PRIMARY_MS, slow_pattern
 from bench.upstream import FakeUpstream, reply
 from switchboard.engine import Engine
-from switchboard.gateway.policy import hedge_delay
 from switchboard.gateway.wire import fim_body, request_body
 from switchboard.tasks import Source
 
@@ -197,14 +195,7 @@ async def hedged_tail(
                 )
                 second_calls[contender.name] += upstream.count("second")
                 defaults()  # a hedged request leaves its slow step's answer unread
-        first = on._engines["complete"]
-        knobs = first.config.task("complete")
-        delay_ms = 1000.0 * hedge_delay(
-            first.gateway.usage.recent_latencies("first"),
-            fixed_ms=knobs.hedge_delay_ms,
-            min_ms=knobs.hedge_min_ms,
-            max_ms=knobs.hedge_max_ms,
-        )
+        delay_ms = learned_hedge_ms(on._engines["complete"].gateway, "complete", "first")
     finally:
         for contender in (on, off):
             await contender.aclose()
@@ -248,26 +239,3 @@ async def run(
             upstream, state / "debounce", lines=paced_lines, gap_scale=gap_scale
         ),
     }
-
-
-if __name__ == "__main__":  # a quick look: python -m bench.complete
-    import json
-    import tempfile
-
-    async def _main() -> None:
-        with FakeUpstream() as upstream:
-            out = await run(
-                upstream,
-                Path(tempfile.mkdtemp()),
-                requests=200,
-                rounds=2,
-                warmup=20,
-                tail_requests=100,
-                sessions=1,
-                lines=None,
-                paced_lines=4,
-                gap_scale=1.0,
-            )
-        print(json.dumps(out, indent=1))
-
-    asyncio.run(_main())

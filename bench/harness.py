@@ -117,3 +117,16 @@ def split(total: int, parts: int) -> list[int]:
     parts = max(1, min(parts, total))
     base, extra = divmod(total, parts)
     return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+def learned_hedge_ms(gateway: Any, task: str, alias: str) -> float:
+    """The hedge delay `gateway` uses for `task` after `alias`'s latencies so far, in ms."""
+    from switchboard.gateway.policy import hedge_delay
+
+    knobs = gateway.config.task(task)
+    return 1000.0 * hedge_delay(
+        gateway.usage.recent_latencies(alias),
+        fixed_ms=knobs.hedge_delay_ms,
+        min_ms=knobs.hedge_min_ms,
+        max_ms=knobs.hedge_max_ms,
+    )

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.contenders import Direct, SwitchboardGateway, switchboard_config
-from bench.harness import ANSWER, Samples, block, rotations, settle, split
+from bench.harness import ANSWER, Samples, block, learned_hedge_ms, rotations, settle, split
 from bench.stats import summary
 from bench.upstream import FakeUpstream, reply
-from switchboard.gateway.policy import hedge_delay
 
 PRIMARY_MS = 20
 SLOW_S = 3.0
@@ -94,13 +93,7 @@ async def run(
             fallback_alone.add(
                 await block(lambda: direct.complete("fallback"), count, CONCURRENCY, settled=True)
             )
-        knobs = on.gateway.config.task("explain")
-        delay_ms = 1000.0 * hedge_delay(
-            on.gateway.usage.recent_latencies("primary"),
-            fixed_ms=knobs.hedge_delay_ms,
-            min_ms=knobs.hedge_min_ms,
-            max_ms=knobs.hedge_max_ms,
-        )
+        delay_ms = learned_hedge_ms(on.gateway, "explain", "primary")
     finally:
         for contender in (on, off, direct):
             await contender.aclose()

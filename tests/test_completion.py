@@ -19,6 +19,7 @@ from switchboard.gateway import CacheState
 from switchboard.tasks import Source
 from switchboard.tasks.complete import clean_suggestion, completion_context
 from switchboard.tasks.privacy import Redactor
+from tests.completion_shapes import COLUMN, DOC, LINE
 from tests.fake_provider import (
     FakeProvider,
     Hang,
@@ -29,18 +30,9 @@ from tests.fake_provider import (
 from tests.lsp_support import write_config
 from tests.support import assert_stats_report, make_config
 
-# A cursor in the middle of a function: after `total = ` on line 2.
-FUNC = (
-    "def mean(values):\n"
-    "    if not values:\n"
-    "        return 0.0\n"
-    "    total = \n"
-    "    return total / len(values)\n"
-    "\n"
-    "\n"
-    "print(mean([1, 2]))\n"
-)
-CURSOR = (3, len("    total = "))
+# A cursor in the middle of a function: after `total = ` on line 3 (0-based), as in the corpus.
+FUNC = DOC
+CURSOR = (LINE, COLUMN)
 
 
 def _config(tmp_path: Path, fake: FakeProvider, *, fim: bool = True, route=("fast", "backup")):

@@ -16,11 +16,12 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import client_capabilities
 
+from switchboard.config import config_from_mapping
 from switchboard.tasks import Source
 from tests.completion_shapes import FALLBACK, SHAPES, Shape, expected_text
 from tests.fake_provider import Reply
 from tests.lsp_support import apply_text_edits, write_config
-from tests.support import config_dict, make_config, toml
+from tests.support import config_dict, toml
 
 IDS = [shape.name for shape in SHAPES]
 MODELS = {"fast": {"provider": "p"}, "backup": {"provider": "q"}}
@@ -30,17 +31,14 @@ def _models(fim: bool) -> dict[str, dict[str, object]]:
     return {**MODELS, "fast": {"provider": "p", "fim": fim}}
 
 
-def _sections(fim: bool) -> dict[str, object]:
-    return {
-        "models": _models(fim),
-        "routes": {
-            "fix": ["fast"],
-            "explain": ["fast"],
-            "review": ["fast"],
-            "complete": ["fast", "backup"],
-        },
-        "tasks": {"complete": {"hedge": False}, "explain": {"hedge": False}},
-    }
+ROUTES = {"fix": ["fast"], "explain": ["fast"], "review": ["fast"], "complete": ["fast", "backup"]}
+TASKS = {"complete": {"hedge": False}, "explain": {"hedge": False}}
+
+
+def _raw_config(tmp_path, fake, fim: bool) -> dict[str, object]:
+    """`fast` (FIM or chat, as the shape needs) then `backup` on the `complete` route."""
+    providers = {"p": fake.base_url, "q": fake.base_url}
+    return config_dict(tmp_path, providers, _models(fim), ROUTES, tasks=TASKS)
 
 
 def _outcomes(shape: Shape) -> list[tuple[str, str]]:
@@ -53,12 +51,9 @@ def _outcomes(shape: Shape) -> list[tuple[str, str]]:
 async def test_every_shape_through_the_engine(shape, tmp_path, fake, engines):
     fake.script("fast", shape.replies())
     fake.default("backup", Reply(FALLBACK))
-    sections = _sections(shape.fim)
-    config = make_config(
-        tmp_path, {"p": fake.base_url, "q": fake.base_url}, sections.pop("models"),
-        sections.pop("routes"), **sections,
-    )  # fmt: skip
-    engine = engines(config)
+    engine = engines(
+        config_from_mapping(_raw_config(tmp_path, fake, shape.fim), environ={}, source="t")
+    )
     at = shape.at
     source = Source(at.doc, str(tmp_path / "mean.py"))
     answer = await engine.ask(engine.complete_ask(source, at.line, at.column))
@@ -79,8 +74,7 @@ def _inline_capabilities() -> types.ClientCapabilities:
 async def test_every_shape_through_the_language_server(fim, tmp_path, fake, lsp):
     """One server per kind of model; each shape in a document of its own (its own window, so
     no answer comes from the cache), the item applied where the editor would put it."""
-    sections = _sections(fim)
-    config = write_config(tmp_path, fake.base_url, **sections)
+    config = write_config(tmp_path, fake.base_url, models=_models(fim), routes=ROUTES, tasks=TASKS)
     settings = {"completion": {"debounceMs": 0}}
     session = await lsp(
         config,
@@ -121,12 +115,7 @@ async def test_every_shape_through_the_language_server(fim, tmp_path, fake, lsp)
 def test_every_shape_through_the_command_line(shape, tmp_path, fake):
     fake.script("fast", shape.replies())
     fake.default("backup", Reply(FALLBACK))
-    sections = _sections(shape.fim)
-    raw = config_dict(
-        tmp_path, {"p": fake.base_url, "q": fake.base_url}, sections.pop("models"),
-        sections.pop("routes"), **sections,
-    )  # fmt: skip
-    (tmp_path / "config.toml").write_text(toml(raw))
+    (tmp_path / "config.toml").write_text(toml(_raw_config(tmp_path, fake, shape.fim)))
     path = tmp_path / "mean.py"
     at = shape.at
     path.write_text(at.doc)

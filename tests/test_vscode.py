@@ -303,17 +303,23 @@ def run_editor(
     return {**seen, "log": log}, context
 
 
+def one_file_workspace(tmp_path: Path, fake, name: str, text: str) -> tuple[Path, dict]:
+    """A workspace holding `name`, and the machine settings that run our server on the fake."""
+    config = write_config(tmp_path, fake.base_url)
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / name).write_text(text)
+    machine = {"switchboard.serverPath": str(SWITCHBOARD), "switchboard.configPath": str(config)}
+    return workspace, machine
+
+
 def test_vscode_review_fix_with_fallback_hover_and_stats(fake, tmp_path, extension_vsix):
     fake.default("strong", Reply(REVIEW))
     fake.script("fast", RateLimited())  # the fix: fast is rate-limited, backup answers
     fake.default("fast", Reply(EXPLANATION))  # then the hover: fast answers
     fake.default("backup", Reply(FIX))
-    config = write_config(tmp_path, fake.base_url)
-    workspace = tmp_path / "workspace"
-    workspace.mkdir()
-    (workspace / "calc.py").write_text(CODE)
+    workspace, machine = one_file_workspace(tmp_path, fake, "calc.py", CODE)
     settings = {**EDITOR_SETTINGS, "switchboard.hover.delayMs": 0}
-    machine = {"switchboard.serverPath": str(SWITCHBOARD), "switchboard.configPath": str(config)}
     seen, context = run_editor(
         tmp_path,
         extension_vsix,
@@ -327,7 +333,7 @@ def test_vscode_review_fix_with_fallback_hover_and_stats(fake, tmp_path, extensi
             "fixTitlePrefix": f"Fix with AI: {FINDING}",
             "fixedLine": "return a + b",
             "hoverWord": "add",
-            "serverMarker": str(config),
+            "serverMarker": machine["switchboard.configPath"],
         },
     )
 
@@ -374,11 +380,7 @@ def test_vscode_shows_a_suggestion_as_ghost_text_and_tab_takes_it(fake, tmp_path
     whose routing stats count the suggestion as accepted."""
     code = "def mean(values):\n    total =\n    return total / len(values)\n"
     fake.default("fast", Reply("<think>a sum</think>```python\nsum(values)\n```"))
-    config = write_config(tmp_path, fake.base_url)
-    workspace = tmp_path / "workspace"
-    workspace.mkdir()
-    (workspace / "mean.py").write_text(code)
-    machine = {"switchboard.serverPath": str(SWITCHBOARD), "switchboard.configPath": str(config)}
+    workspace, machine = one_file_workspace(tmp_path, fake, "mean.py", code)
     seen, context = run_editor(
         tmp_path,
         extension_vsix,

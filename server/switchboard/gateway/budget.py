@@ -88,13 +88,7 @@ def limits(budget: BudgetConfig, spend: Spend, task: str | None) -> list[Limit]:
 def limited(budget: BudgetConfig, task: str | None) -> bool:
     """Whether any limit applies to `task` (to anything, when None): without one, the spend
     need not be read to know a request may go ahead."""
-    if budget.daily_usd is not None or budget.monthly_usd is not None:
-        return True
-    return any(
-        (task is None or name == task)
-        and (own.daily_usd is not None or own.monthly_usd is not None)
-        for name, own in budget.tasks.items()
-    )
+    return bool(limits(budget, Spend("", {}, {}), task))
 
 
 def assess(budget: BudgetConfig, spend: Spend, task: str | None) -> BudgetState:
