@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import time
 from pathlib import Path
 
 import attrs
@@ -90,6 +91,32 @@ async def test_fallback_to_chat_model_on_429(tmp_path, fake, engines) -> None:
     assert fim.path.endswith("/v1/completions") and chat.path.endswith("/chat/completions")
     assert chat.schema_errors == ()
     assert "<CURSOR>" in chat.prompt_text
+
+
+@pytest.mark.parametrize("hedge", [True, False], ids=["hedged (default)", "not hedged"])
+async def test_a_hanging_fast_model_falls_back_within_the_default_deadline(
+    hedge, tmp_path, fake, engines
+) -> None:
+    """No timeout configured: the `complete` task's own deadline (1.5 s) and attempt share (half
+    the time left while another model remains) bound the hang, or the hedge outruns it."""
+    fake.script("fast", Hang())
+    fake.default("backup", Reply("sum(values)"))
+    config = make_config(
+        tmp_path,
+        {"p": fake.base_url, "q": fake.base_url},
+        {"fast": {"provider": "p", "fim": True}, "backup": {"provider": "q"}},
+        {"complete": ["fast", "backup"]},
+        **({} if hedge else {"tasks": {"complete": {"hedge": False}}}),
+    )
+    assert config.task("complete").deadline_s == 1.5 and config.task("complete").hedge is hedge
+    engine = engines(config)
+    started = time.monotonic()
+    answer = await engine.ask(engine.complete_ask(Source(FUNC, "m.py"), *CURSOR))
+    elapsed = time.monotonic() - started
+    assert (answer.model, answer.value.text) == ("backup", "sum(values)")
+    assert elapsed < 1.5
+    hung = fake.requests_for("fast")[0]
+    assert await asyncio.to_thread(hung.wait_client_disconnected, 5.0)
 
 
 async def test_cache_is_keyed_on_the_window(tmp_path, fake, engines) -> None:
